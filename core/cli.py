@@ -1,0 +1,342 @@
+"""The command line: `run`, `export`, `info`, `scenarios`, `open` (and no arguments: the app).
+
+Bad arguments or values give one clear line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NoReturn, TextIO
+
+from core import __version__
+from core.engine import RunSpec
+from core.params import ParamError, parse_assignments
+from core.policies import POLICIES
+from core.scenarios import SCENARIOS
+from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, RunInfo
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """Bad command-line usage; printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.split(" ", 1)[1] + " " if " " in self.prog else ""
+        raise UsageError(f"{message} (see: python main.py {command}--help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="main.py", description="Collapse Lab: watch model collapse happen. Without a command the "
+                "app opens on the demo project.")
+    p.add_argument("--version", action="version", version=f"Collapse Lab {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    o = sub.add_parser("open", help="open the app on a project file")
+    o.add_argument("file", help="a .collapse project")
+
+    r = sub.add_parser("run", help="run experiments headless and store them in a project")
+    r.add_argument("--scenario", default="gaussian", help=f"one of: {', '.join(SCENARIOS)} (default gaussian)")
+    r.add_argument("--policy", default="replace", help=f"one of: {', '.join(POLICIES)} (default replace)")
+    r.add_argument("--generations", type=_int_arg("generations", 1), default=None,
+                   help="generations after the real data (default 100; with --resume: extend to this many)")
+    r.add_argument("--samples", type=_int_arg("samples", 1), default=None,
+                   help="samples M per generation (default: the scenario's)")
+    r.add_argument("--seed", type=_int_arg("seed", 0), default=0, help="random seed (default 0)")
+    r.add_argument("--replicates", type=_int_arg("replicates", 1), default=1,
+                   help="R runs differing only in seed stream, stored as one group (default 1)")
+    r.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="scenario or policy parameter (repeatable); see `python main.py scenarios`")
+    r.add_argument("--name", help="name of the new run (group); default from scenario and policy")
+    r.add_argument("--keep-samples", type=_int_arg("keep-samples", 1), default=DEFAULT_SAMPLES_BUDGET,
+                   help=f"stored-samples budget per generation; above it a reservoir is kept (default "
+                        f"{DEFAULT_SAMPLES_BUDGET})")
+    r.add_argument("-o", "--output", help="project file to create, or to add the runs to")
+    r.add_argument("--resume", metavar="FILE", help="finish the interrupted runs of this project")
+    r.add_argument("--run", dest="run_name", help="with --resume: only this run (or group)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    e = sub.add_parser("export", help="write CSVs (and a chart PNG) from a project")
+    e.add_argument("file")
+    e.add_argument("--metrics-csv", help="tidy metrics: run, replicate, generation, metric, value")
+    e.add_argument("--histograms-csv", help="run, replicate, generation, bin_left, bin_right, count")
+    e.add_argument("--samples-csv", help="run, replicate, generation, index, value")
+    e.add_argument("--generation", type=_int_arg("generation", 0), action="append",
+                   help="with --samples-csv: only this generation (repeatable)")
+    e.add_argument("--run", dest="run_names", action="append", help="only this run or group (repeatable)")
+    e.add_argument("--png", help="render a chart to this PNG")
+    e.add_argument("--svg", help="render a chart to this SVG")
+    e.add_argument("--chart", default="var_ratio",
+                   help="chart for --png/--svg: a metric name (timeline), 'histogram' or 'heatmap'")
+    e.add_argument("--size", default="1200x800", help="PNG size WIDTHxHEIGHT (default 1200x800)")
+
+    i = sub.add_parser("info", help="runs, parameters, status and sizes of a project")
+    i.add_argument("file")
+
+    sub.add_parser("scenarios", help="scenarios, policies and their parameters")
+    return p
+
+
+def _int_arg(name: str, minimum: int):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--{name} must be a whole number, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"--{name} must be at least {minimum}, got {v}")
+        return v
+    return parse
+
+
+# ---- commands ---------------------------------------------------------------------------------------------
+class Progress:
+    """Terminal progress for long runs: one updating line on a terminal, a line every few seconds otherwise."""
+
+    def __init__(self, out: TextIO, quiet: bool, runs: int) -> None:
+        self.out, self.quiet, self.runs = out, quiet, runs
+        self.tty = out.isatty()
+        self.started = time.monotonic()
+        self.last = self.started
+        self.done = 0
+
+    def update(self, label: str, k: int, gen: int, total: int) -> None:
+        """Generation `gen`/`total` of run number k (0-based) just finished."""
+        self.done += 1
+        now = time.monotonic()
+        if self.quiet or now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last = now
+        rate = self.done / max(now - self.started, 1e-9)
+        left = (total - gen) + (self.runs - k - 1) * total
+        where = f"run {k + 1}/{self.runs} " if self.runs > 1 else ""
+        line = f"{label}: {where}generation {gen}/{total}, {rate:.0f} gen/s, ETA {left / rate:.0f} s"
+        self.out.write(("\r" + line.ljust(79)) if self.tty else line + "\n")
+        self.out.flush()
+
+    def finish(self, text: str) -> None:
+        if not self.quiet:
+            elapsed = time.monotonic() - self.started
+            self.out.write(("\r" + " " * 79 + "\r" if self.tty else "") + f"{text} in {elapsed:.1f} s\n")
+            self.out.flush()
+
+
+def _drive_runs(project: Project, run_ids: Sequence[int], quiet: bool) -> int:
+    from core.runner import drive
+
+    progress = Progress(sys.stderr, quiet, len(run_ids))
+    done = 0
+    for k, rid in enumerate(run_ids):
+        info = project.run(rid)
+        gen_iter = drive(project, rid)
+        try:
+            for rec in gen_iter:
+                done += 1
+                progress.update(info.group, k, rec.generation, info.spec.generations)
+        except KeyboardInterrupt:
+            gen_iter.close()
+            print(f"\ninterrupted: every finished generation is saved; continue with: python main.py run --resume "
+                  f"{project.path}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        final = project.run(rid)
+        if final.message and not quiet:
+            print(f"{final.name}: {final.message}", file=sys.stderr)
+    progress.finish(f"{done} generations of {len(run_ids)} run{'s' * (len(run_ids) != 1)} saved to {project.path}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from core.runner import create_runs, resumable
+
+    if args.resume:
+        if args.output:
+            raise UsageError("use either --resume FILE or -o FILE, not both")
+        with Project(args.resume) as project:
+            ids = resumable(project, args.run_name)
+            if args.run_name and not project.find_runs(args.run_name):
+                raise UsageError(f"no run or group named {args.run_name!r} in {args.resume}")
+            if args.generations is not None:
+                targets = project.find_runs(args.run_name) if args.run_name else project.runs()
+                for r in targets:
+                    if args.generations > r.spec.generations:
+                        project.extend_run(r.id, args.generations)
+                ids = resumable(project, args.run_name)
+            if not ids:
+                print("nothing to resume: every run is complete", file=sys.stderr)
+                return 0
+            return _drive_runs(project, ids, args.quiet)
+
+    if not args.output:
+        raise UsageError("run needs -o FILE (the project to create or add to), or --resume FILE")
+    if args.run_name:
+        raise UsageError("--run only goes with --resume")
+    settings = parse_assignments(args.settings)
+    from core.scenarios import scenario_class
+
+    samples = args.samples if args.samples is not None else scenario_class(args.scenario).default_samples
+    spec = RunSpec.build(args.scenario, args.policy, settings, args.generations or 100, samples, args.seed)
+    with Project(args.output, create=True) as project:
+        ids = create_runs(project, spec, args.replicates, args.name, args.keep_samples)
+        return _drive_runs(project, ids, args.quiet)
+
+
+def _selected_runs(project: Project, names: Sequence[str] | None) -> list[RunInfo]:
+    if not names:
+        return project.runs()
+    out: list[RunInfo] = []
+    for n in names:
+        found = project.find_runs(n)
+        if not found:
+            raise UsageError(f"no run or group named {n!r} in {project.path}")
+        out.extend(r for r in found if r not in out)
+    return out
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from core import export
+
+    wants = [args.metrics_csv, args.histograms_csv, args.samples_csv, args.png, args.svg]
+    if not any(wants):
+        raise UsageError("export needs at least one of --metrics-csv, --histograms-csv, --samples-csv, --png, --svg")
+    with Project(args.file, readonly=True) as project:
+        runs = _selected_runs(project, args.run_names)
+        if args.metrics_csv:
+            n = export.write_metrics_csv(project, runs, args.metrics_csv)
+            print(f"wrote {n} metric rows to {args.metrics_csv}", file=sys.stderr)
+        if args.histograms_csv:
+            n = export.write_histograms_csv(project, runs, args.histograms_csv)
+            print(f"wrote {n} histogram rows to {args.histograms_csv}", file=sys.stderr)
+        if args.samples_csv:
+            n = export.write_samples_csv(project, runs, args.samples_csv, args.generation)
+            print(f"wrote {n} sample rows to {args.samples_csv}", file=sys.stderr)
+        if args.png or args.svg:
+            size = _parse_size(args.size)
+            if _HOOKS.export_chart is None:
+                raise ProjectError("chart export needs the GUI (PySide6, pyqtgraph); run it through main.py")
+            for path in (args.png, args.svg):
+                if path:
+                    _HOOKS.export_chart(project, runs, args.chart, path, size)
+                    print(f"wrote {args.chart} chart to {path}", file=sys.stderr)
+    return 0
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--size must look like 1200x800, got {text!r}") from None
+    if not (16 <= w <= 10000 and 16 <= h <= 10000):
+        raise UsageError(f"--size must be between 16 and 10000 pixels per side, got {text!r}")
+    return w, h
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def _key_params(run: RunInfo) -> str:
+    spec = run.spec
+    items = {**spec.scenario_params, **spec.policy_params}
+    return ", ".join(f"{k}={v}" for k, v in items.items())
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with Project(args.file, readonly=True) as project:
+        runs = project.runs()
+        sizes = project.run_sizes()
+        print(f"{project.path}  ({_human_bytes(project.size_bytes())}, {len(runs)} run{'s' * (len(runs) != 1)})")
+        for r in runs:
+            print(f"- {r.name}: {r.scenario} / {r.policy}, M={r.spec.samples}, seed={r.spec.seed}"
+                  f"{f', replicate {r.replicate + 1}' if r.group != r.name else ''}")
+            print(f"    status {r.status}, generations {max(r.last_generation, 0) if r.last_generation >= 0 else 0}"
+                  f"/{r.spec.generations} done, samples stored {_human_bytes(sizes.get(r.id, 0))}")
+            print(f"    parameters: {_key_params(r) or '(defaults)'}")
+            if r.message:
+                print(f"    note: {r.message}")
+            if r.status == "interrupted" and not r.complete:
+                print(f"    resume with: python main.py run --resume {project.path} --run \"{r.name}\"")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from core.params import Param
+
+    def show(p: Param) -> str:
+        return f"    {p.name} ({p.kind}, default {p.default!r}, {p.range_text()}): {p.help}"
+
+    print("Scenarios (set parameters with --set key=value):")
+    for name, cls in SCENARIOS.items():
+        print(f"  {name}: {cls.summary}")
+        for p in cls.schema:
+            print(show(p))
+        print(f"    metrics: {', '.join(m.name for m in cls.metric_infos)}")
+    print("\nPolicies:")
+    for name, pcls in POLICIES.items():
+        print(f"  {name}: {pcls.summary}")
+        for p in pcls.schema:
+            print(show(p))
+    return 0
+
+
+@dataclass
+class GuiHooks:
+    """What the GUI layer provides to the command line (core never imports the GUI itself)."""
+
+    open_app: Callable[[str | None], int] | None = None
+    export_chart: Callable[[Project, list[RunInfo], str, str, tuple[int, int]], None] | None = None
+
+
+_HOOKS = GuiHooks()
+
+
+def cmd_open(path: str | None) -> int:
+    if _HOOKS.open_app is None:
+        print("error: the app needs PySide6 and pyqtgraph; run `make run` to install them", file=sys.stderr)
+        return EXIT_FAILED
+    return _HOOKS.open_app(path)
+
+
+def main(argv: Sequence[str] | None = None, hooks: GuiHooks | None = None) -> int:
+    """Entry point; returns the process exit code. `hooks` connect the app and chart export."""
+    global _HOOKS
+    _HOOKS = hooks or GuiHooks()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if not argv:
+            return cmd_open(None)
+        args = _parser().parse_args(argv)
+        if args.command is None:
+            return cmd_open(None)
+        if args.command == "open":
+            if not os.path.exists(args.file):
+                raise UsageError(f"no such file: {args.file}")
+            return cmd_open(args.file)
+        handler = {"run": cmd_run, "export": cmd_export, "info": cmd_info, "scenarios": cmd_scenarios}
+        return handler[args.command](args)
+    except (UsageError, ParamError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ProjectError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last line of defence: never a traceback for a user
+        print(f"error: unexpected {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
+        return EXIT_FAILED

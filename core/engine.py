@@ -1,0 +1,192 @@
+"""The simulation loop: a generator that yields one finished generation at a time.
+
+The CLI and the GUI worker both drive ``Simulation.run``; pausing or cancelling is simply not asking for
+the next generation. Generation 0 is real data (its model is the real process); generation n >= 1 is fitted
+to the training set the policy builds and sampled from that fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from core.params import ParamError
+from core.policies import History, Policy, policy_class, pooled_from_params, resolve_policy_params
+from core.scenarios import create_scenario, resolve_scenario_params, scenario_class
+from core.scenarios.base import DegenerateFit, Model, Scenario
+from core.seeding import Purpose, stream
+
+HELDOUT_SIZE = 2000
+MAX_GENERATIONS = 1_000_000
+MAX_SAMPLES = 50_000_000
+
+
+class RunEnded(Exception):
+    """The loop cannot continue (e.g. nothing left to train on); the message says why, for the user."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines a run's results."""
+
+    scenario: str
+    policy: str
+    scenario_params: dict[str, Any]
+    policy_params: dict[str, Any]
+    generations: int
+    samples: int
+    seed: int
+    replicate: int = 0
+
+    @classmethod
+    def build(cls, scenario: str, policy: str, settings: dict[str, Any], generations: int, samples: int,
+              seed: int, replicate: int = 0) -> RunSpec:
+        """Validate and split `key=value` settings between the scenario's and the policy's schemas."""
+        s_cls = scenario_class(scenario)
+        p_cls = policy_class(policy)
+        if not 1 <= generations <= MAX_GENERATIONS:
+            raise ParamError(f"generations must be in [1, {MAX_GENERATIONS}], got {generations}")
+        if not 1 <= samples <= MAX_SAMPLES:
+            raise ParamError(f"samples must be in [1, {MAX_SAMPLES}], got {samples}")
+        if not 0 <= seed < 2**63:
+            raise ParamError(f"seed must be a non-negative whole number, got {seed}")
+        s_names = {p.name for p in s_cls.schema}
+        p_names = {p.name for p in p_cls.schema}
+        s_given = {k: v for k, v in settings.items() if k in s_names}
+        p_given = {k: v for k, v in settings.items() if k in p_names}
+        unknown = sorted(set(settings) - s_names - p_names)
+        if unknown:
+            known = ", ".join(sorted(s_names | p_names)) or "none"
+            raise ParamError(f"unknown parameter {unknown[0]!r} for scenario {scenario} with policy {policy} "
+                             f"(known: {known})")
+        s_params = resolve_scenario_params(scenario, s_given)
+        p_params = resolve_policy_params(policy, p_given)
+        s_cls.variant(s_params).check(s_params, samples)
+        p_cls.check(p_params, s_cls.variant(s_params), samples)
+        return cls(scenario, policy, s_params, p_params, generations, samples, seed, replicate)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> RunSpec:
+        return cls(**d)
+
+    def theory_run(self) -> dict[str, Any]:
+        """The settings a scenario's closed forms need."""
+        return {"policy": self.policy, "params": {**self.scenario_params, **self.policy_params},
+                "samples": self.samples}
+
+
+@dataclass
+class GenerationRecord:
+    """One finished generation: what the store commits and the views draw."""
+
+    generation: int
+    samples: np.ndarray
+    model_params: dict[str, Any]
+    metrics: dict[str, float]
+    histogram: np.ndarray
+    curve: np.ndarray | None
+    note: str | None
+
+
+class Simulation:
+    """One run's loop over generations, deterministic in (spec, generation)."""
+
+    def __init__(self, spec: RunSpec) -> None:
+        self.spec = spec
+        self.scenario: Scenario = create_scenario(spec.scenario, spec.scenario_params, spec.seed, spec.replicate,
+                                                  spec.samples)
+        self.policy: Policy = policy_class(spec.policy)(spec.policy_params, self.scenario, spec.samples)
+        self.real_model: Model = self.scenario.real_model()
+        self.history = History(self.real_model)
+        self._ready = False
+
+    def _rng(self, generation: int, purpose: Purpose) -> np.random.Generator:
+        return stream(self.spec.seed, self.spec.replicate, generation, purpose)
+
+    def _cast(self, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=self.scenario.dtype)
+
+    def _heldout(self) -> np.ndarray:
+        make = getattr(self.scenario, "heldout_data", None)
+        rng = self._rng(0, Purpose.HELDOUT)
+        return make(rng) if make is not None else self._cast(self.real_model.sample(rng, HELDOUT_SIZE))
+
+    def model_of(self, generation: int, params: dict[str, Any]) -> Model:
+        """The model of a generation rebuilt from its stored parameters (generation 0: the real process)."""
+        return self.real_model if generation == 0 else pooled_from_params(self.scenario, params)
+
+    def regenerate(self, generation: int, params: dict[str, Any]) -> np.ndarray:
+        """A generation's full samples, recomputed from its stored model (exact when the scenario is regenerable)."""
+        return self._cast(self.model_of(generation, params).sample(self._rng(generation, Purpose.SAMPLE),
+                                                                   self.spec.samples))
+
+    def restore(self, next_generation: int, load: Callable[[int], np.ndarray],
+                last_model: dict[str, Any]) -> None:
+        """Prepare to continue at `next_generation` from stored samples (load(g) gives generation g's) and the
+        stored parameters of the last finished generation's model."""
+        self.history.samples[0] = self._cast(load(0))
+        try:
+            self.history.models[next_generation - 1] = self.model_of(next_generation - 1, last_model)
+        except NotImplementedError:
+            pass  # e.g. a KDE is its training set; only the filter's ratio verifier would need it
+        self.scenario.set_reference(self.history.samples[0], self._heldout())
+        for g in self.policy.needed(next_generation):
+            if g not in self.history.samples:
+                self.history.samples[g] = self._cast(load(g))
+        self._ready = True
+
+    def _record(self, generation: int, samples: np.ndarray, model: Model, note: str | None,
+                extra: dict[str, float]) -> GenerationRecord:
+        hist = self.scenario.histogram(samples)
+        metrics = self.scenario.metrics(samples, model, generation)
+        metrics.update(extra)
+        curve = self.scenario.curve(model)
+        return GenerationRecord(generation, samples, model.to_params(), metrics, hist, curve, note)
+
+    def first(self) -> GenerationRecord:
+        """Generation 0: real samples from the real process; fixes the run's bins and references."""
+        samples = self._cast(self.real_model.sample(self._rng(0, Purpose.SAMPLE), self.spec.samples))
+        self.history.samples[0] = samples
+        self.history.models[0] = self.real_model
+        self.scenario.set_reference(samples, self._heldout())
+        self._ready = True
+        return self._record(0, samples, self.real_model, None, {"train_size": float(len(samples))})
+
+    def step(self, generation: int) -> GenerationRecord:
+        """Compute generation >= 1 from the history."""
+        assert self._ready and generation >= 1
+        train, extra = self.policy.training_set(generation, self.history, self._rng(generation, Purpose.POLICY))
+        if len(train) == 0:
+            raise RunEnded(f"ended at generation {generation}: the training set is empty "
+                           f"({'the verifier rejected every sample' if self.spec.policy == 'filter' else 'no data'})")
+        try:
+            fit = self.policy.fit(train, generation, self.spec.seed, self.spec.replicate)
+        except DegenerateFit as exc:
+            raise RunEnded(f"ended at generation {generation}: {exc}") from exc
+        samples = self._cast(fit.model.sample(self._rng(generation, Purpose.SAMPLE), self.spec.samples))
+        self.history.samples[generation] = samples
+        self.history.models = {generation: fit.model}
+        keep = set(self.policy.needed(generation + 1))
+        for g in [g for g in self.history.samples if g not in keep]:
+            del self.history.samples[g]
+        extra = {"train_size": float(len(train)), **extra}
+        return self._record(generation, samples, fit.model, fit.note, extra)
+
+    def run(self, start: int = 0, load: Callable[[int], np.ndarray] | None = None,
+            last_model: dict[str, Any] | None = None) -> Iterator[GenerationRecord]:
+        """Yield generations start..N; with start > 0, `load` and `last_model` give the stored state."""
+        if start == 0:
+            yield self.first()
+            start = 1
+        elif not self._ready:
+            if load is None or last_model is None:
+                raise ValueError("resuming needs the stored samples and last model")
+            self.restore(start, load, last_model)
+        for g in range(start, self.spec.generations + 1):
+            yield self.step(g)

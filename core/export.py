@@ -1,0 +1,109 @@
+"""CSV export written from the store: tidy metrics, histograms and samples (UTF-8, header row).
+
+Text cells that start with = + - @ (or a tab / carriage return) get a leading apostrophe so a spreadsheet
+never evaluates them; numeric cells are written as plain numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.store import Project, ProjectError, RunInfo
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_cell(value: Any) -> Any:
+    """A text cell made safe for spreadsheets; numbers pass through unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _fmt_float(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    return repr(float(v))
+
+
+def _write(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    target = Path(path)
+    tmp = target.with_name(target.name + ".partial")
+    n = 0
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(header)
+            for row in rows:
+                w.writerow([escape_cell(c) for c in row])
+                n += 1
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ProjectError(f"{target}: cannot write the CSV ({exc.strerror or exc})") from None
+    return n
+
+
+def write_metrics_csv(project: Project, runs: Sequence[RunInfo], path: str | os.PathLike[str]) -> int:
+    """Tidy metrics: run, replicate, generation, metric, value. Returns the number of rows."""
+    rows = ((name, rep, gen, metric, _fmt_float(value))
+            for name, rep, gen, metric, value in project.metrics_rows([r.id for r in runs]))
+    return _write(path, ("run", "replicate", "generation", "metric", "value"), rows)
+
+
+def _bin_rows(run: RunInfo) -> list[tuple[Any, ...]]:
+    bins = run.reference.get("bins", {})
+    kind = bins.get("kind")
+    if kind == "1d":
+        e = bins["edges"]
+        return [(e[i], e[i + 1]) for i in range(len(e) - 1)]
+    if kind == "2d":
+        xe, ye = bins["x_edges"], bins["y_edges"]
+        return [(f"{xe[i]!r}..{xe[i + 1]!r}", f"{ye[j]!r}..{ye[j + 1]!r}")
+                for i in range(len(xe) - 1) for j in range(len(ye) - 1)]
+    labels = bins.get("labels")
+    if labels is not None:
+        return [(label, label) for label in labels]
+    return []
+
+
+def write_histograms_csv(project: Project, runs: Sequence[RunInfo], path: str | os.PathLike[str]) -> int:
+    """run, replicate, generation, bin_left, bin_right, count (2-D bins: x range, y range; categories: label)."""
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for run in runs:
+            bins = _bin_rows(run)
+            gens, mat = project.histograms(run.id)
+            for g, counts in zip(gens, mat):
+                for i, c in enumerate(counts):
+                    left, right = bins[i] if i < len(bins) else (i, i + 1)
+                    yield run.name, run.replicate, int(g), left, right, int(c)
+
+    return _write(path, ("run", "replicate", "generation", "bin_left", "bin_right", "count"), rows())
+
+
+def write_samples_csv(project: Project, runs: Sequence[RunInfo], path: str | os.PathLike[str],
+                      generations: Sequence[int] | None = None) -> int:
+    """run, replicate, generation, index, value (or value_0..value_k for vector samples) of stored samples."""
+    width = max((int(np.prod(r.unit_shape)) if r.unit_shape else 1) for r in runs) if runs else 1
+    header = ("run", "replicate", "generation", "index") + (("value",) if width == 1 else
+                                                           tuple(f"value_{i}" for i in range(width)))
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for run in runs:
+            wanted = range(run.last_generation + 1) if generations is None else generations
+            for g in wanted:
+                if g < 0 or g > run.last_generation:
+                    continue
+                x = project.samples(run, g)
+                pad = [""] * (width - (x[0].size if len(x) else 0))
+                for i, vals in enumerate(x.reshape(len(x), -1).tolist()):
+                    yield (run.name, run.replicate, g, i, *vals, *pad)
+
+    return _write(path, header, rows())

@@ -1,0 +1,104 @@
+"""Drive a stored run: the engine's generations committed one by one, with status kept honest.
+
+``drive`` is the one loop both the CLI and the GUI worker iterate; closing the generator between
+generations pauses the run (status ``interrupted``, resumable), an exception marks it ``failed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from core.engine import GenerationRecord, RunEnded, RunSpec, Simulation
+from core.scenarios import create_scenario
+from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError
+
+
+def default_run_name(spec: RunSpec) -> str:
+    """A readable default name: scenario, policy and its key setting."""
+    extra = ""
+    if spec.policy == "mix":
+        extra = f" {spec.policy_params['alpha']:g} {spec.policy_params['real']}"
+    elif spec.policy == "filter":
+        extra = f" {spec.policy_params['verifier']}"
+    return f"{spec.scenario} {spec.policy}{extra}"
+
+
+def create_runs(project: Project, spec: RunSpec, replicates: int = 1, name: str | None = None,
+                samples_budget: int = DEFAULT_SAMPLES_BUDGET) -> list[int]:
+    """Add R runs differing only in replicate index (one group) and return their ids."""
+    if replicates < 1:
+        raise ProjectError("replicates must be at least 1")
+    group = project.unique_name(name or default_run_name(spec))
+    probe = create_scenario(spec.scenario, spec.scenario_params, spec.seed, 0, spec.samples)
+    ids = []
+    for r in range(replicates):
+        rspec = RunSpec.from_json({**spec.to_json(), "replicate": r})
+        run_name = group if replicates == 1 else f"{group} #{r + 1}"
+        ids.append(project.add_run(rspec, project.unique_name(run_name), group, probe.unit_shape(), probe.dtype,
+                                   samples_budget))
+    return ids
+
+
+def drive(project: Project, run_id: int) -> Iterator[GenerationRecord]:
+    """Compute and commit a run's remaining generations, yielding each one after it is committed."""
+    info = project.run(run_id)
+    start = info.last_generation + 1
+    if start > info.spec.generations:
+        if info.status != "finished":
+            project.set_status(run_id, "finished", info.message)
+        return
+    sim = Simulation(info.spec)
+    regenerable = sim.scenario.regenerable
+
+    def load(g: int) -> np.ndarray:
+        row = project.generation_row(run_id, g)
+        if row["n_stored"] == row["n_samples"]:
+            return project.samples(info, g)
+        if not regenerable:
+            raise RunEnded(f"cannot resume: generation {g} stored only a reservoir of its samples")
+        return sim.regenerate(g, row["model"])
+
+    project.enable_wal()
+    project.set_status(run_id, "running", None if info.message == "not started yet" else info.message)
+    message: Any = None
+    last = start - 1
+    try:
+        last_model = project.generation_row(run_id, start - 1)["model"] if start > 0 else None
+        for rec in sim.run(start, load, last_model):
+            if rec.generation == 0:
+                project.set_reference(run_id, sim.scenario.ref)
+            project.commit_generation(info, rec, regenerable)
+            last = rec.generation
+            if rec.note:
+                message = f"generation {rec.generation}: {rec.note}"
+            yield rec
+    except GeneratorExit:
+        _safe_status(project, run_id, "interrupted", f"paused after generation {last}; resume to continue")
+        raise
+    except RunEnded as exc:
+        project.set_status(run_id, "finished", str(exc))
+        return
+    except ProjectError:
+        _safe_status(project, run_id, "interrupted", f"stopped after generation {last} by a file error")
+        raise
+    except Exception as exc:
+        _safe_status(project, run_id, "failed", f"generation {last + 1}: {type(exc).__name__}: {exc}")
+        raise
+    current = project.run(run_id).message
+    project.set_status(run_id, "finished", message or (current if current and "generation" in current else None))
+
+
+def _safe_status(project: Project, run_id: int, status: str, message: str) -> None:
+    try:
+        project.set_status(run_id, status, message)
+    except ProjectError:
+        pass
+
+
+def resumable(project: Project, name: str | None = None) -> list[int]:
+    """Ids of runs not yet complete (optionally only those with this name or group)."""
+    runs = project.find_runs(name) if name else project.runs()
+    return [r.id for r in runs if not r.complete and r.status != "running"]

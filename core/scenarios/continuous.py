@@ -1,0 +1,134 @@
+"""Shared machinery of the 1-D continuous scenarios (gaussian, gmm in 1-D, kde, csv with one column)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.metrics import FineGrid1D, kl_divergence, plugin_entropy
+from core.scenarios.base import MetricInfo, Model, Scenario
+
+DISPLAY_BINS = 100
+GRID_POINTS = 200
+SPAN_SD = 8.0  # the fixed axis spans generation 0's mean +- SPAN_SD standard deviations
+
+CONTINUOUS_METRICS = (
+    MetricInfo("mean", "Sample mean", "Mean of this generation's samples. Under pure refitting it random-walks."),
+    MetricInfo("std", "Sample std", "Standard deviation of this generation's samples: the spread that collapse shrinks."),
+    MetricInfo("var_ratio", "Variance ratio", "Sample variance divided by generation 0's. 1 = no loss of spread; it "
+               "falls toward 0 as the model collapses.", log_scale=True),
+    MetricInfo("w1", "W1 to gen 0", "1-Wasserstein (earth mover's) distance between this generation's samples and "
+               "generation 0's real samples, in data units: how far mass had to move."),
+    MetricInfo("kl", "KL(gen 0 || gen n)", "KL divergence from generation 0 to this generation over the run's bins "
+               "(nats, 0.5 pseudo-count per bin). Large when real regions are no longer covered."),
+    MetricInfo("entropy", "Entropy", "Histogram estimate of differential entropy (nats). Falls as samples "
+               "concentrate."),
+    MetricInfo("tail_mass", "Tail mass", "Share of samples outside generation 0's 1st-99th percentile range (0.02 for "
+               "real data). The tails go first: this drops before the spread does."),
+    MetricInfo("nll", "Held-out NLL", "Average negative log-likelihood of fresh real data under this generation's "
+               "fitted model (nats). Rises as the model forgets the real distribution."),
+)
+
+
+class Continuous1D(Scenario):
+    """Base for scenarios whose samples are scalars: fixed axis, histogram and the continuous metrics."""
+
+    dtype = np.float32
+    view = "hist1d"
+
+    def set_reference(self, real: np.ndarray, heldout: np.ndarray) -> None:
+        real64 = np.asarray(real, dtype=np.float64)
+        mu = float(real64.mean()) if len(real64) else 0.0
+        sd = float(real64.std()) if len(real64) else 0.0
+        half = SPAN_SD * sd if sd > 0 else 1.0
+        self.grid1d = FineGrid1D(mu - half, mu + half, DISPLAY_BINS)
+        real32 = np.asarray(real, dtype=np.float32)
+        self._ref_fine = self.grid1d.fine_counts(real32)
+        self._ref_excess = self.grid1d.outside_excess(real32, self._ref_fine)
+        self._ref_flows = self.grid1d.with_flows(self._ref_fine)
+        self.ref_var = sd * sd
+        p1, p99 = (np.quantile(real64, [0.01, 0.99]) if len(real64) else (mu, mu))
+        self.p1, self.p99 = float(p1), float(p99)
+        self.heldout = np.asarray(heldout, dtype=np.float32)
+        self.ref = {
+            "bins": {"kind": "1d", "edges": self.grid1d.edges.tolist()},
+            "grid": np.linspace(self.grid1d.lo, self.grid1d.hi, GRID_POINTS).tolist(),
+            "real_mean": mu,
+            "real_std": sd,
+            "p1": self.p1,
+            "p99": self.p99,
+        }
+        self._fine_cache: tuple[int, np.ndarray] | None = None
+
+    def _fine(self, samples: np.ndarray) -> np.ndarray:
+        # histogram() and metrics() of one generation share the same pass over the samples.
+        if self._fine_cache is not None and self._fine_cache[0] == id(samples):
+            return self._fine_cache[1]
+        fine = self.grid1d.fine_counts(samples)
+        self._fine_cache = (id(samples), fine)
+        return fine
+
+    def histogram(self, samples: np.ndarray) -> np.ndarray:
+        return self.grid1d.display_counts(self._fine(samples)).astype(np.int64)
+
+    def metrics(self, samples: np.ndarray, model: Model, generation: int) -> dict[str, float]:
+        x = samples
+        fine = self._fine(x)
+        n = len(x)
+        mean = float(np.mean(x, dtype=np.float64)) if n else float("nan")
+        var = float(np.mean(np.square(x, dtype=np.float64)) - mean * mean) if n else float("nan")
+        var = max(var, 0.0)
+        excess = self.grid1d.outside_excess(x, fine)
+        tails = np.count_nonzero(x < self.p1) + np.count_nonzero(x > self.p99)
+        out = {
+            "mean": mean,
+            "std": float(np.sqrt(var)),
+            "var_ratio": var / self.ref_var if self.ref_var > 0 else float("nan"),
+            "w1": self.grid1d.w1(fine, excess, self._ref_fine, self._ref_excess),
+            "kl": kl_divergence(self._ref_flows, self.grid1d.with_flows(fine)),
+            "entropy": plugin_entropy(self.grid1d.display_counts(fine), self.grid1d.width),
+            "tail_mass": tails / n if n else float("nan"),
+            "nll": self._nll(model),
+        }
+        out.update(self.model_metrics(model))
+        return out
+
+    def _nll(self, model: Model) -> float:
+        try:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                lp = model.logpdf(self.heldout)
+        except NotImplementedError:
+            return float("nan")
+        return float(-np.mean(lp, dtype=np.float64))
+
+    def model_metrics(self, model: Model) -> dict[str, float]:
+        """Metrics read off the fitted model itself (fit_mean, fit_std, components ...)."""
+        return {}
+
+    def curve(self, model: Model) -> np.ndarray | None:
+        try:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+                dens = np.exp(model.logpdf(np.asarray(self.ref["grid"], dtype=np.float64)))
+        except NotImplementedError:
+            return None
+        return np.nan_to_num(dens, nan=0.0, posinf=0.0).astype(np.float32)
+
+
+def gaussian_logpdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """Normal log density; a zero std gives +inf at the mean and -inf elsewhere."""
+    x = np.asarray(x, dtype=np.float64)
+    if std <= 0:
+        return np.where(x == mean, np.inf, -np.inf)
+    z = (x - mean) / std
+    return -0.5 * z * z - np.log(std) - 0.5 * np.log(2 * np.pi)
+
+
+def truncated_normal(rng: np.random.Generator, mean: float, std: float, n: int, cut: float) -> np.ndarray:
+    """n normal draws; when cut > 0 those beyond mean +- cut*std are redrawn (tail truncation)."""
+    x = rng.normal(mean, std, n) if std > 0 else np.full(n, mean, dtype=np.float64)
+    if cut > 0 and std > 0:
+        bad = np.flatnonzero(np.abs(x - mean) > cut * std)
+        while len(bad):
+            x[bad] = rng.normal(mean, std, len(bad))
+            bad = bad[np.abs(x[bad] - mean) > cut * std]
+    return x
+

@@ -1,0 +1,590 @@
+"""The project file: one SQLite database per project, written through sqlite-utils.
+
+Tables (readable with the plain ``sqlite3`` shell or Datasette):
+- ``meta(key, value)``: format facts (created_at, app version).
+- ``runs``: one row per run: name, group (replicates share it), scenario, policy, the full run spec as
+  JSON, seed, replicate, target generations, samples per generation, status, message, reference (bins,
+  grids) as JSON, sample dtype and unit shape, stored-samples budget, library versions, timestamps.
+- ``generations``: one row per (run, generation): fitted model parameters (JSON), samples drawn and stored,
+  histogram counts (int32 little-endian BLOB over the run's fixed bins), model density curve (float32 LE BLOB
+  on the run's grid), note.
+- ``samples``: the samples of each generation (float32 or int32 little-endian BLOB, unit shape in ``runs``);
+  above the run's budget a uniform reservoir (fixed seed stream) of ``budget`` samples is stored instead.
+- ``metrics``: tidy (run_id, generation, metric, value).
+
+Every generation is committed in one transaction. Nothing read from a file is executed: parameters are JSON,
+arrays are raw little-endian buffers read with ``numpy.frombuffer``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from core import __version__
+from core.engine import GenerationRecord, RunSpec
+from core.seeding import Purpose, stream
+
+APPLICATION_ID = 0x436C6162  # "Clab"
+FORMAT_VERSION = 1
+SQLITE_HEADER = b"SQLite format 3\x00"
+DEFAULT_SAMPLES_BUDGET = 1_000_000
+STATUSES = ("running", "finished", "interrupted", "failed")
+
+SCHEMA_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    group_name TEXT NOT NULL,
+    replicate INTEGER NOT NULL,
+    scenario TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    generations INTEGER NOT NULL,
+    samples INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT,
+    reference TEXT,
+    sample_dtype TEXT NOT NULL,
+    sample_shape TEXT NOT NULL,
+    samples_budget INTEGER NOT NULL,
+    versions TEXT NOT NULL,
+    writer TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE generations (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    n_samples INTEGER NOT NULL,
+    n_stored INTEGER NOT NULL,
+    histogram BLOB NOT NULL,
+    curve BLOB,
+    note TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, generation)
+);
+CREATE TABLE samples (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, generation)
+);
+CREATE TABLE metrics (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    value REAL,
+    PRIMARY KEY (run_id, metric, generation)
+) WITHOUT ROWID;
+"""
+
+# Migrations from format N to N+1, applied in order inside one transaction. Format 1 is the first.
+MIGRATIONS: dict[int, str] = {}
+
+
+class ProjectError(Exception):
+    """A user-facing problem with a project file; the message names the file and what is wrong."""
+
+
+@dataclass
+class RunInfo:
+    """A run's row, decoded."""
+
+    id: int
+    name: str
+    group: str
+    replicate: int
+    scenario: str
+    policy: str
+    spec: RunSpec
+    status: str
+    message: str | None
+    reference: dict[str, Any]
+    dtype: np.dtype
+    unit_shape: tuple[int, ...]
+    samples_budget: int
+    versions: dict[str, str]
+    last_generation: int
+    created_at: str
+    updated_at: str
+
+    @property
+    def generations(self) -> int:
+        return self.spec.generations
+
+    @property
+    def complete(self) -> bool:
+        return self.last_generation >= self.spec.generations
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of what produced a run."""
+    import platform
+
+    import scipy
+    import sklearn
+
+    return {"collapse_lab": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "scikit_learn": sklearn.__version__, "sqlite": sqlite3.sqlite_version,
+            "platform": platform.platform()}
+
+
+def _writer_tag() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _writer_alive(tag: str | None) -> bool:
+    if not tag:
+        return False
+    host, _, pid = tag.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine: assume it may still be writing
+    try:
+        os.kill(int(pid), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _translate(path: Path, exc: sqlite3.Error, doing: str) -> ProjectError:
+    text = str(exc)
+    low = text.lower()
+    if "disk is full" in low or "database or disk is full" in low:
+        return ProjectError(f"{path}: the disk is full while {doing}. Everything committed before is kept; "
+                            "free some space and resume the run.")
+    if "readonly" in low or "read-only" in low:
+        return ProjectError(f"{path}: the project is read-only, so it cannot be changed ({doing}). "
+                            "Use Save As / a new file in a writable folder.")
+    if "malformed" in low or "not a database" in low or "corrupt" in low:
+        return ProjectError(f"{path}: the project file is damaged ({text}).")
+    if "unable to open" in low:
+        return ProjectError(f"{path}: cannot open or create the file there (is the folder writable?).")
+    if "locked" in low or "busy" in low:
+        return ProjectError(f"{path}: the project is busy (another program is writing to it); try again.")
+    return ProjectError(f"{path}: {doing} failed: {text}")
+
+
+class Project:
+    """An open project file. One instance per thread (SQLite connections are not shared)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        exists = self.path.exists()
+        if self.path.is_dir():
+            raise ProjectError(f"{self.path}: is a folder, not a project file")
+        if not exists and not create:
+            raise ProjectError(f"{self.path}: no such file")
+        if exists:
+            self._check_header()
+        if not exists and readonly:
+            raise ProjectError(f"{self.path}: no such file")
+        if exists and not readonly and not os.access(self.path, os.W_OK):
+            self.readonly = True
+        try:
+            if self.readonly:
+                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                conn = sqlite3.connect(str(self.path), check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self.db = sqlite_utils.Database(conn)
+            self._check_or_init(created=not exists)
+        except sqlite3.Error as exc:
+            if not exists:
+                self._remove_partial()
+            raise _translate(self.path, exc, "opening the project") from None
+
+    # ---- opening ----------------------------------------------------------------------------------------
+    def _check_header(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                head = fh.read(16)
+        except OSError as exc:
+            raise ProjectError(f"{self.path}: cannot be read ({exc.strerror})") from None
+        if len(head) == 0:
+            raise ProjectError(f"{self.path}: is an empty file, not a Collapse Lab project")
+        if head != SQLITE_HEADER:
+            raise ProjectError(f"{self.path}: is not a Collapse Lab project (not an SQLite database)")
+
+    def _remove_partial(self) -> None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+
+    def _check_or_init(self, created: bool) -> None:
+        conn = self.db.conn
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = self.db.table_names()
+        if created or (app_id == 0 and version == 0 and not tables):
+            if self.readonly:
+                raise ProjectError(f"{self.path}: is an empty database, not a Collapse Lab project")
+            self._init_schema()
+            return
+        if app_id != APPLICATION_ID:
+            raise ProjectError(f"{self.path}: is an SQLite database but not a Collapse Lab project")
+        if version > FORMAT_VERSION:
+            raise ProjectError(f"{self.path}: was written by a newer Collapse Lab (project format {version}; this "
+                               f"version reads formats up to {FORMAT_VERSION}). Update Collapse Lab to open it.")
+        if version < FORMAT_VERSION:
+            self._migrate(version)
+        missing = {"meta", "runs", "generations", "samples", "metrics"} - set(tables)
+        if missing:
+            raise ProjectError(f"{self.path}: the project file is damaged (missing tables: {', '.join(sorted(missing))})")
+        if not self.readonly:
+            self._mark_interrupted()
+
+    def _init_schema(self) -> None:
+        self.db.execute("PRAGMA page_size = 8192")  # several generation rows per page
+        with self.db.atomic():
+            for stmt in SCHEMA_V1.strip().split(";"):
+                if stmt.strip():
+                    self.db.execute(stmt)
+            self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            self.db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+            self.db["meta"].insert_all([
+                {"key": "created_at", "value": _now()},
+                {"key": "created_by", "value": f"Collapse Lab {__version__}"},
+            ])
+
+    def _migrate(self, version: int) -> None:
+        if self.readonly:
+            raise ProjectError(f"{self.path}: uses the older project format {version} and is read-only, so it "
+                               "cannot be upgraded; copy it to a writable folder first.")
+        if version not in MIGRATIONS:
+            raise ProjectError(f"{self.path}: uses project format {version}, which this version cannot upgrade")
+        with self.db.atomic():
+            while version < FORMAT_VERSION:
+                for stmt in MIGRATIONS[version].split(";"):
+                    if stmt.strip():
+                        self.db.execute(stmt)
+                version += 1
+                self.db.execute(f"PRAGMA user_version = {version}")
+
+    def _mark_interrupted(self) -> None:
+        rows = self.db.execute("SELECT id, writer FROM runs WHERE status = 'running'").fetchall()
+        dead = [rid for rid, writer in rows if not _writer_alive(writer)]
+        if dead:
+            with self.db.atomic():
+                for rid in dead:
+                    self.db.execute("UPDATE runs SET status = 'interrupted', writer = NULL, message = COALESCE("
+                                    "message, 'the process writing it stopped; resume to continue'), updated_at = ? "
+                                    "WHERE id = ?", [_now(), rid])
+
+    def close(self) -> None:
+        """Checkpoint the WAL back into the file and close."""
+        try:
+            if not self.readonly:
+                self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                try:
+                    self.db.execute("PRAGMA journal_mode = DELETE")
+                except sqlite3.OperationalError:
+                    pass  # another connection still has the file open in WAL mode
+            self.db.conn.close()
+        except sqlite3.Error:
+            pass
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _guard(self, doing: str) -> _Guard:
+        return _Guard(self, doing)
+
+    def _writable(self, doing: str) -> None:
+        if self.readonly:
+            raise ProjectError(f"{self.path}: the project is read-only, so it cannot be changed ({doing}). "
+                               "Use Save As to a writable folder.")
+
+    # ---- runs ---------------------------------------------------------------------------------------------
+    def add_run(self, spec: RunSpec, name: str, group: str, unit_shape: tuple[int, ...], dtype: Any,
+                samples_budget: int = DEFAULT_SAMPLES_BUDGET) -> int:
+        """Create a run row (status interrupted until a writer starts it) and return its id."""
+        self._writable("adding a run")
+        if self.db.execute("SELECT 1 FROM runs WHERE name = ?", [name]).fetchone():
+            raise ProjectError(f"{self.path}: a run named {name!r} already exists")
+        now = _now()
+        with self._guard("adding a run"), self.db.atomic():
+            cur = self.db.execute(
+                "INSERT INTO runs (name, group_name, replicate, scenario, policy, spec, seed, generations, samples, "
+                "status, message, reference, sample_dtype, sample_shape, samples_budget, versions, writer, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'interrupted', 'not started yet', NULL, "
+                "?, ?, ?, ?, NULL, ?, ?)",
+                [name, group, spec.replicate, spec.scenario, spec.policy, json.dumps(spec.to_json()), spec.seed,
+                 spec.generations, spec.samples, np.dtype(dtype).newbyteorder("<").str, json.dumps(list(unit_shape)),
+                 int(samples_budget), json.dumps(library_versions()), now, now])
+            return int(cur.lastrowid)
+
+    def unique_name(self, base: str) -> str:
+        """`base`, or `base (2)`, `base (3)` ... whichever is free."""
+        names = {r[0] for r in self.db.execute("SELECT name FROM runs").fetchall()}
+        if base not in names:
+            return base
+        k = 2
+        while f"{base} ({k})" in names:
+            k += 1
+        return f"{base} ({k})"
+
+    def _row_to_info(self, row: sqlite3.Row | tuple[Any, ...], cols: list[str]) -> RunInfo:
+        d = dict(zip(cols, row))
+        status = d["status"]
+        if status == "running" and not _writer_alive(d["writer"]):
+            status = "interrupted"
+        return RunInfo(
+            id=d["id"], name=d["name"], group=d["group_name"], replicate=d["replicate"], scenario=d["scenario"],
+            policy=d["policy"], spec=RunSpec.from_json(json.loads(d["spec"])), status=status, message=d["message"],
+            reference=json.loads(d["reference"]) if d["reference"] else {}, dtype=np.dtype(d["sample_dtype"]),
+            unit_shape=tuple(json.loads(d["sample_shape"])), samples_budget=d["samples_budget"],
+            versions=json.loads(d["versions"]), last_generation=d["last_generation"],
+            created_at=d["created_at"], updated_at=d["updated_at"],
+        )
+
+    _RUN_SQL = ("SELECT runs.*, COALESCE((SELECT MAX(generation) FROM generations g WHERE g.run_id = runs.id), -1) "
+                "AS last_generation FROM runs")
+
+    def runs(self) -> list[RunInfo]:
+        """All runs, in creation order."""
+        with self._guard("reading the runs"):
+            cur = self.db.execute(self._RUN_SQL + " ORDER BY id")
+            cols = [c[0] for c in cur.description]
+            return [self._row_to_info(r, cols) for r in cur.fetchall()]
+
+    def run(self, run_id: int) -> RunInfo:
+        with self._guard("reading a run"):
+            cur = self.db.execute(self._RUN_SQL + " WHERE id = ?", [run_id])
+            cols = [c[0] for c in cur.description]
+            row = cur.fetchone()
+        if row is None:
+            raise ProjectError(f"{self.path}: no run with id {run_id}")
+        return self._row_to_info(row, cols)
+
+    def find_runs(self, name: str) -> list[RunInfo]:
+        """Runs whose name or group equals `name`."""
+        return [r for r in self.runs() if name in (r.name, r.group)]
+
+    def rename_run(self, run_id: int, name: str) -> None:
+        self._writable("renaming a run")
+        name = name.strip()
+        if not name:
+            raise ProjectError("a run name cannot be empty")
+        if self.db.execute("SELECT 1 FROM runs WHERE name = ? AND id != ?", [name, run_id]).fetchone():
+            raise ProjectError(f"a run named {name!r} already exists")
+        with self._guard("renaming a run"), self.db.atomic():
+            self.db.execute("UPDATE runs SET name = ?, updated_at = ? WHERE id = ?", [name, _now(), run_id])
+
+    def delete_run(self, run_id: int) -> None:
+        self._writable("deleting a run")
+        with self._guard("deleting a run"), self.db.atomic():
+            for table in ("metrics", "samples", "generations"):
+                self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            self.db.execute("DELETE FROM runs WHERE id = ?", [run_id])
+
+    def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
+        """Record a run's status; 'running' also records this process as its writer."""
+        assert status in STATUSES
+        self._writable("updating a run's status")
+        writer = _writer_tag() if status == "running" else None
+        with self._guard("updating a run's status"), self.db.atomic():
+            self.db.execute("UPDATE runs SET status = ?, message = ?, writer = ?, updated_at = ? WHERE id = ?",
+                            [status, message, writer, _now(), run_id])
+
+    def set_reference(self, run_id: int, reference: dict[str, Any]) -> None:
+        with self._guard("saving the run's reference"), self.db.atomic():
+            self.db.execute("UPDATE runs SET reference = ? WHERE id = ?", [json.dumps(reference), run_id])
+
+    def extend_run(self, run_id: int, generations: int) -> None:
+        """Raise a run's target generation count (to continue it further)."""
+        info = self.run(run_id)
+        if generations <= info.spec.generations:
+            raise ProjectError(f"run {info.name!r} already targets {info.spec.generations} generations")
+        spec = RunSpec.from_json({**info.spec.to_json(), "generations": generations})
+        with self._guard("extending a run"), self.db.atomic():
+            self.db.execute("UPDATE runs SET spec = ?, generations = ?, updated_at = ? WHERE id = ?",
+                            [json.dumps(spec.to_json()), generations, _now(), run_id])
+
+    # ---- generations ----------------------------------------------------------------------------------------
+    def commit_generation(self, run: RunInfo, record: GenerationRecord, regenerable: bool = True) -> None:
+        """Store one generation (model, histogram, curve, samples, metrics) in one transaction."""
+        samples = record.samples
+        n = len(samples)
+        stored = samples
+        if regenerable and n > run.samples_budget:
+            rng = stream(run.spec.seed, run.spec.replicate, record.generation, Purpose.RESERVOIR)
+            stored = samples[np.sort(rng.choice(n, size=run.samples_budget, replace=False))]
+        now = _now()
+        hist = np.ascontiguousarray(record.histogram, dtype="<i4").tobytes()
+        curve = None if record.curve is None else np.ascontiguousarray(record.curve, dtype="<f4").tobytes()
+        data = np.ascontiguousarray(stored, dtype=run.dtype).tobytes()
+        rows = [(run.id, record.generation, k, _sql_float(v)) for k, v in record.metrics.items()]
+        with self._guard(f"saving generation {record.generation}"), self.db.atomic():
+            self.db.execute(
+                "INSERT OR REPLACE INTO generations (run_id, generation, model, n_samples, n_stored, histogram, curve, "
+                "note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run.id, record.generation, json.dumps(record.model_params), n, len(stored), hist, curve,
+                 record.note, now])
+            self.db.execute("INSERT OR REPLACE INTO samples (run_id, generation, data) VALUES (?, ?, ?)",
+                            [run.id, record.generation, data])
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO metrics (run_id, generation, metric, value) VALUES (?, ?, ?, ?)", rows)
+            if record.note:
+                self.db.execute("UPDATE runs SET message = ?, updated_at = ? WHERE id = ?",
+                                [f"generation {record.generation}: {record.note}", now, run.id])
+
+    def last_generation(self, run_id: int) -> int:
+        row = self.db.execute("SELECT MAX(generation) FROM generations WHERE run_id = ?", [run_id]).fetchone()
+        return -1 if row[0] is None else int(row[0])
+
+    def generation_row(self, run_id: int, generation: int) -> dict[str, Any]:
+        """Model parameters (decoded), counts and note of one generation."""
+        with self._guard("reading a generation"):
+            row = self.db.execute(
+                "SELECT model, n_samples, n_stored, histogram, curve, note FROM generations WHERE run_id = ? AND "
+                "generation = ?", [run_id, generation]).fetchone()
+        if row is None:
+            raise ProjectError(f"{self.path}: run {run_id} has no generation {generation}")
+        return {"model": json.loads(row[0]), "n_samples": row[1], "n_stored": row[2],
+                "histogram": np.frombuffer(row[3], dtype="<i4").astype(np.int64),
+                "curve": None if row[4] is None else np.frombuffer(row[4], dtype="<f4"), "note": row[5]}
+
+    def histogram(self, run_id: int, generation: int) -> np.ndarray:
+        with self._guard("reading a histogram"):
+            row = self.db.execute("SELECT histogram FROM generations WHERE run_id = ? AND generation = ?",
+                                  [run_id, generation]).fetchone()
+        if row is None:
+            raise ProjectError(f"{self.path}: run {run_id} has no generation {generation}")
+        return np.frombuffer(row[0], dtype="<i4").astype(np.int64)
+
+    def histograms(self, run_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(generations, counts matrix generations x bins) of a run."""
+        with self._guard("reading histograms"):
+            rows = self.db.execute("SELECT generation, histogram FROM generations WHERE run_id = ? ORDER BY "
+                                   "generation", [run_id]).fetchall()
+        if not rows:
+            return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.int64)
+        gens = np.array([r[0] for r in rows], dtype=np.int64)
+        mat = np.stack([np.frombuffer(r[1], dtype="<i4") for r in rows]).astype(np.int64)
+        return gens, mat
+
+    def samples(self, run: RunInfo, generation: int) -> np.ndarray:
+        """The stored samples of a generation (all, or the reservoir when over budget)."""
+        with self._guard("reading samples"):
+            row = self.db.execute("SELECT data FROM samples WHERE run_id = ? AND generation = ?",
+                                  [run.id, generation]).fetchone()
+        if row is None:
+            raise ProjectError(f"{self.path}: run {run.name!r} has no generation {generation}")
+        flat = np.frombuffer(row[0], dtype=run.dtype)
+        per = int(np.prod(run.unit_shape)) if run.unit_shape else 1
+        if per and len(flat) % per:
+            raise ProjectError(f"{self.path}: the samples of run {run.name!r} generation {generation} are damaged")
+        return flat.reshape((-1, *run.unit_shape)) if run.unit_shape else flat
+
+    def metric_names(self, run_id: int) -> list[str]:
+        rows = self.db.execute("SELECT DISTINCT metric FROM metrics WHERE run_id = ?", [run_id]).fetchall()
+        return [r[0] for r in rows]
+
+    def metric_series(self, run_id: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """(generations, values) of one metric of one run; missing values are NaN."""
+        with self._guard("reading metrics"):
+            rows = self.db.execute("SELECT generation, value FROM metrics WHERE run_id = ? AND metric = ? ORDER BY "
+                                   "generation", [run_id, metric]).fetchall()
+        gens = np.array([r[0] for r in rows], dtype=np.int64)
+        vals = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=np.float64)
+        return gens, vals
+
+    def metrics_rows(self, run_ids: Iterable[int]) -> Iterable[tuple[str, int, int, str, float | None]]:
+        """Tidy rows (run name, replicate, generation, metric, value) for export."""
+        for run_id in run_ids:
+            info = self.run(run_id)
+            cur = self.db.execute("SELECT generation, metric, value FROM metrics WHERE run_id = ? ORDER BY "
+                                  "generation, metric", [run_id])
+            for gen, metric, value in cur:
+                yield info.name, info.replicate, gen, metric, value
+
+    # ---- whole file -----------------------------------------------------------------------------------------
+    def save_as(self, target: str | os.PathLike[str]) -> None:
+        """Copy the whole project to `target` with SQLite's backup API (consistent even while a run writes)."""
+        target = Path(target)
+        if target.resolve() == self.path.resolve():
+            return
+        tmp = target.with_name(target.name + ".partial")
+        try:
+            dest = sqlite3.connect(str(tmp))
+            try:
+                self.db.conn.backup(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dest.close()
+            os.replace(tmp, target)
+        except sqlite3.Error as exc:
+            tmp.unlink(missing_ok=True)
+            raise _translate(target, exc, "saving a copy") from None
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise ProjectError(f"{target}: cannot save there ({exc.strerror})") from None
+
+    def size_bytes(self) -> int:
+        total = 0
+        for suffix in ("", "-wal"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                total += p.stat().st_size
+        return total
+
+    def run_sizes(self) -> dict[int, int]:
+        """Bytes of stored samples per run."""
+        rows = self.db.execute("SELECT run_id, SUM(LENGTH(data)) FROM samples GROUP BY run_id").fetchall()
+        return {r[0]: int(r[1] or 0) for r in rows}
+
+    def enable_wal(self) -> None:
+        """WAL while a run writes: readers (the GUI) are not blocked by the writer."""
+        if not self.readonly:
+            with self._guard("switching to WAL"):
+                self.db.execute("PRAGMA journal_mode = WAL")
+                self.db.execute("PRAGMA synchronous = NORMAL")
+
+
+def _sql_float(v: float) -> float | None:
+    v = float(v)
+    return None if np.isnan(v) else v
+
+
+class _Guard:
+    """Turns sqlite3 errors inside a block into one clear ProjectError."""
+
+    def __init__(self, project: Project, doing: str) -> None:
+        self.project, self.doing = project, doing
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, et: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, sqlite3.Error):
+            raise _translate(self.project.path, exc, self.doing) from None
+        return False
