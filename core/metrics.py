@@ -13,10 +13,38 @@ Documented choices (the help panel repeats them):
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 PSEUDO_COUNT = 0.5
 FINE_PER_BIN = 40
+
+_moments_cache: tuple[weakref.ref[np.ndarray], int, float, float] | None = None
+
+
+def moments(x: np.ndarray) -> tuple[float, float]:
+    """(mean, variance with ddof=0) in float64, remembered for the last array asked about.
+
+    One generation's samples are summarised by its metrics and again by the next generation's fit (under
+    replace they are the training set); the cache makes the second request free.
+    """
+    global _moments_cache
+    c = _moments_cache
+    if c is not None and c[0]() is x and c[1] == len(x):
+        return c[2], c[3]
+    n = len(x)
+    if n == 0:
+        return float("nan"), float("nan")
+    xd = np.asarray(x, dtype=np.float64).ravel()
+    mean = float(xd.sum() / n)
+    xd = xd - mean
+    var = float(np.dot(xd, xd) / n)
+    try:
+        _moments_cache = (weakref.ref(x), n, mean, var)
+    except TypeError:  # not weak-referenceable (a plain list): no caching
+        pass
+    return mean, var
 
 
 def kl_divergence(p_counts: np.ndarray, q_counts: np.ndarray, pseudo: float = PSEUDO_COUNT) -> float:
@@ -50,11 +78,21 @@ class FineGrid1D:
 
     def fine_counts(self, x: np.ndarray) -> np.ndarray:
         """Counts over [underflow, fine bins..., overflow] (length n_fine + 2)."""
-        scaled = (x - np.float32(self.lo)) * np.float32(1.0 / self.fine_width)
-        idx = np.floor(scaled, out=scaled).astype(np.int64)
-        np.clip(idx, -1, self.n_fine, out=idx)
-        idx += 1
-        return np.bincount(idx, minlength=self.n_fine + 2)
+        inv = 1.0 / self.fine_width
+        # position + 1, so underflow lands in [0, 1) and truncation toward zero equals floor
+        pos = np.multiply(x, np.float32(inv), dtype=np.float32)
+        pos += np.float32(1.0 - self.lo * inv)
+        np.clip(pos, 0.0, self.n_fine + 1, out=pos)
+        return np.bincount(pos.astype(np.intp), minlength=self.n_fine + 2)
+
+    def edge_index(self, value: float) -> int:
+        """Index in fine counts of the first fine bin at or after `value` (grid edges snap to the fine grid)."""
+        k = int(round((value - self.lo) / self.fine_width))
+        return min(max(k, 0), self.n_fine) + 1
+
+    def mass_outside(self, fine: np.ndarray, lo_index: int, hi_index: int) -> int:
+        """Samples in fine bins before lo_index or from hi_index on (flows included)."""
+        return int(fine[:lo_index].sum() + fine[hi_index:].sum())
 
     def display_counts(self, fine: np.ndarray) -> np.ndarray:
         """Display-bin counts (without under/overflow) from fine counts."""
@@ -71,10 +109,16 @@ class FineGrid1D:
         above = float(np.sum(x[x > self.hi] - self.hi, dtype=np.float64)) / n if fine[-1] else 0.0
         return below, above
 
+    @staticmethod
+    def cdf(fine: np.ndarray) -> np.ndarray:
+        """Empirical CDF at the right edge of every fine bin."""
+        c = np.cumsum(fine[:-1], dtype=np.float64)[1:]
+        return c / max(int(fine.sum()), 1)
+
     def w1(self, fine_p: np.ndarray, excess_p: tuple[float, float], fine_q: np.ndarray,
            excess_q: tuple[float, float]) -> float:
         """1-Wasserstein distance between two samples given their fine counts and outside excesses."""
-        cp = np.cumsum(fine_p[:-1], dtype=np.float64) / max(fine_p.sum(), 1)
-        cq = np.cumsum(fine_q[:-1], dtype=np.float64) / max(fine_q.sum(), 1)
-        inside = float(np.sum(np.abs(cp[1:] - cq[1:]))) * self.fine_width
+        cp = self.cdf(fine_p)
+        cq = self.cdf(fine_q)
+        inside = float(np.abs(cp - cq).sum()) * self.fine_width
         return inside + abs(excess_p[0] - excess_q[0]) + abs(excess_p[1] - excess_q[1])

@@ -25,6 +25,25 @@ class Purpose(IntEnum):
 
 
 def stream(seed: int, replicate: int, generation: int, purpose: Purpose, sub: int = 0) -> np.random.Generator:
-    """The random generator for one (replicate, generation, purpose[, sub]) slot of a run."""
-    ss = np.random.SeedSequence(entropy=int(seed), spawn_key=(int(replicate), int(generation), int(purpose), sub))
-    return np.random.Generator(np.random.PCG64(ss))
+    """The random generator for one (replicate, generation, purpose[, sub]) slot of a run.
+
+    The generator is created on first use, so a slot that a step never draws from costs nothing.
+    """
+    key = (int(replicate), int(generation), int(purpose), int(sub))
+    return _LazyGenerator(int(seed), key)  # type: ignore[return-value]
+
+
+class _LazyGenerator:
+    """Stands in for a numpy Generator and builds it on the first attribute access."""
+
+    __slots__ = ("_seed", "_key", "_gen")
+
+    def __init__(self, seed: int, key: tuple[int, ...]) -> None:
+        self._seed, self._key, self._gen = seed, key, None
+
+    def __getattr__(self, name: str) -> object:
+        gen = self._gen
+        if gen is None:
+            ss = np.random.SeedSequence(entropy=self._seed, spawn_key=self._key)
+            gen = self._gen = np.random.Generator(np.random.PCG64(ss))
+        return getattr(gen, name)

@@ -10,7 +10,9 @@ Tables (readable with the plain ``sqlite3`` shell or Datasette):
   on the run's grid), note.
 - ``samples``: the samples of each generation (float32 or int32 little-endian BLOB, unit shape in ``runs``);
   above the run's budget a uniform reservoir (fixed seed stream) of ``budget`` samples is stored instead.
-- ``metrics``: tidy (run_id, generation, metric, value).
+- ``metrics``: a view with one tidy row (run_id, generation, metric, value) per metric value, read from the
+  JSON object in ``generations.metrics`` (one row per generation keeps each commit to two small inserts;
+  NaN is stored as null, infinities as the strings "inf" / "-inf", which the view turns back into numbers).
 
 Every generation is committed in one transaction. Nothing read from a file is executed: parameters are JSON,
 arrays are raw little-endian buffers read with ``numpy.frombuffer``.
@@ -73,6 +75,7 @@ CREATE TABLE generations (
     n_stored INTEGER NOT NULL,
     histogram BLOB NOT NULL,
     curve BLOB,
+    metrics TEXT NOT NULL,
     note TEXT,
     created_at TEXT NOT NULL,
     PRIMARY KEY (run_id, generation)
@@ -83,13 +86,11 @@ CREATE TABLE samples (
     data BLOB NOT NULL,
     PRIMARY KEY (run_id, generation)
 );
-CREATE TABLE metrics (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    generation INTEGER NOT NULL,
-    metric TEXT NOT NULL,
-    value REAL,
-    PRIMARY KEY (run_id, metric, generation)
-) WITHOUT ROWID;
+CREATE VIEW metrics AS
+    SELECT g.run_id AS run_id, g.generation AS generation, j.key AS metric,
+           CASE j.type WHEN 'text' THEN (CASE j.value WHEN 'inf' THEN 9e999 WHEN '-inf' THEN -9e999 END)
+                ELSE j.value END AS value
+    FROM generations AS g, json_each(g.metrics) AS j;
 """
 
 # Migrations from format N to N+1, applied in order inside one transaction. Format 1 is the first.
@@ -253,14 +254,13 @@ class Project:
                                f"version reads formats up to {FORMAT_VERSION}). Update Collapse Lab to open it.")
         if version < FORMAT_VERSION:
             self._migrate(version)
-        missing = {"meta", "runs", "generations", "samples", "metrics"} - set(tables)
+        missing = {"meta", "runs", "generations", "samples"} - set(tables)
         if missing:
             raise ProjectError(f"{self.path}: the project file is damaged (missing tables: {', '.join(sorted(missing))})")
         if not self.readonly:
             self._mark_interrupted()
 
     def _init_schema(self) -> None:
-        self.db.execute("PRAGMA page_size = 8192")  # several generation rows per page
         with self.db.atomic():
             for stmt in SCHEMA_V1.strip().split(";"):
                 if stmt.strip():
@@ -402,7 +402,7 @@ class Project:
     def delete_run(self, run_id: int) -> None:
         self._writable("deleting a run")
         with self._guard("deleting a run"), self.db.atomic():
-            for table in ("metrics", "samples", "generations"):
+            for table in ("samples", "generations"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             self.db.execute("DELETE FROM runs WHERE id = ?", [run_id])
 
@@ -442,17 +442,15 @@ class Project:
         hist = np.ascontiguousarray(record.histogram, dtype="<i4").tobytes()
         curve = None if record.curve is None else np.ascontiguousarray(record.curve, dtype="<f4").tobytes()
         data = np.ascontiguousarray(stored, dtype=run.dtype).tobytes()
-        rows = [(run.id, record.generation, k, _sql_float(v)) for k, v in record.metrics.items()]
+        metrics = json.dumps({k: _json_float(v) for k, v in record.metrics.items()})
         with self._guard(f"saving generation {record.generation}"), self.db.atomic():
             self.db.execute(
                 "INSERT OR REPLACE INTO generations (run_id, generation, model, n_samples, n_stored, histogram, curve, "
-                "note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "metrics, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [run.id, record.generation, json.dumps(record.model_params), n, len(stored), hist, curve,
-                 record.note, now])
+                 metrics, record.note, now])
             self.db.execute("INSERT OR REPLACE INTO samples (run_id, generation, data) VALUES (?, ?, ?)",
                             [run.id, record.generation, data])
-            self.db.conn.executemany(
-                "INSERT OR REPLACE INTO metrics (run_id, generation, metric, value) VALUES (?, ?, ?, ?)", rows)
             if record.note:
                 self.db.execute("UPDATE runs SET message = ?, updated_at = ? WHERE id = ?",
                                 [f"generation {record.generation}: {record.note}", now, run.id])
@@ -506,16 +504,25 @@ class Project:
         return flat.reshape((-1, *run.unit_shape)) if run.unit_shape else flat
 
     def metric_names(self, run_id: int) -> list[str]:
-        rows = self.db.execute("SELECT DISTINCT metric FROM metrics WHERE run_id = ?", [run_id]).fetchall()
-        return [r[0] for r in rows]
+        """Names of the metrics a run recorded, in first-seen order."""
+        with self._guard("reading metrics"):
+            rows = self.db.execute("SELECT metrics FROM generations WHERE run_id = ? AND generation IN (0, 1, ("
+                                   "SELECT MAX(generation) FROM generations WHERE run_id = ?))",
+                                   [run_id, run_id]).fetchall()
+        names: dict[str, None] = {}
+        for (text,) in rows:
+            names.update(dict.fromkeys(json.loads(text)))
+        return list(names)
 
     def metric_series(self, run_id: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
-        """(generations, values) of one metric of one run; missing values are NaN."""
+        """(generations, values) of one metric of one run; generations without it are left out."""
+        path = '$."' + metric.replace('"', "") + '"'
         with self._guard("reading metrics"):
-            rows = self.db.execute("SELECT generation, value FROM metrics WHERE run_id = ? AND metric = ? ORDER BY "
-                                   "generation", [run_id, metric]).fetchall()
+            rows = self.db.execute("SELECT generation, json_extract(metrics, ?) AS v, json_type(metrics, ?) AS t "
+                                   "FROM generations WHERE run_id = ? AND t IS NOT NULL ORDER BY generation",
+                                   [path, path, run_id]).fetchall()
         gens = np.array([r[0] for r in rows], dtype=np.int64)
-        vals = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype=np.float64)
+        vals = np.array([_from_json_float(r[1]) for r in rows], dtype=np.float64)
         return gens, vals
 
     def metrics_rows(self, run_ids: Iterable[int]) -> Iterable[tuple[str, int, int, str, float | None]]:
@@ -570,9 +577,22 @@ class Project:
                 self.db.execute("PRAGMA synchronous = NORMAL")
 
 
-def _sql_float(v: float) -> float | None:
+def _json_float(v: float) -> float | str | None:
+    """A metric value for JSON: NaN -> null, +-inf -> "inf"/"-inf" (JSON has no infinities)."""
     v = float(v)
-    return None if np.isnan(v) else v
+    if np.isnan(v):
+        return None
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return v
+
+
+def _from_json_float(v: float | str | None) -> float:
+    if v is None:
+        return float("nan")
+    if isinstance(v, str):
+        return {"inf": float("inf"), "-inf": float("-inf")}.get(v, float("nan"))
+    return float(v)
 
 
 class _Guard:

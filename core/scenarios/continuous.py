@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.metrics import FineGrid1D, kl_divergence, plugin_entropy
+from core.metrics import FineGrid1D, kl_divergence, moments, plugin_entropy
 from core.scenarios.base import MetricInfo, Model, Scenario
 
 DISPLAY_BINS = 100
@@ -22,7 +22,7 @@ CONTINUOUS_METRICS = (
                "(nats, 0.5 pseudo-count per bin). Large when real regions are no longer covered."),
     MetricInfo("entropy", "Entropy", "Histogram estimate of differential entropy (nats). Falls as samples "
                "concentrate."),
-    MetricInfo("tail_mass", "Tail mass", "Share of samples outside generation 0's 1st-99th percentile range (0.02 for "
+    MetricInfo("tail_mass", "Tail mass", "Share of samples outside the real data's 1st-99th percentile range (0.02 for "
                "real data). The tails go first: this drops before the spread does."),
     MetricInfo("nll", "Held-out NLL", "Average negative log-likelihood of fresh real data under this generation's "
                "fitted model (nats). Rises as the model forgets the real distribution."),
@@ -46,9 +46,17 @@ class Continuous1D(Scenario):
         self._ref_excess = self.grid1d.outside_excess(real32, self._ref_fine)
         self._ref_flows = self.grid1d.with_flows(self._ref_fine)
         self.ref_var = sd * sd
-        p1, p99 = (np.quantile(real64, [0.01, 0.99]) if len(real64) else (mu, mu))
-        self.p1, self.p99 = float(p1), float(p99)
+        # Percentiles of all real data we have (generation 0 plus the held-out draws): stable even for small M.
+        pooled = np.concatenate([real64, np.asarray(heldout, dtype=np.float64).ravel()])
+        p1, p99 = (np.quantile(pooled, [0.01, 0.99]) if len(pooled) else (mu, mu))
+        # Tail cuts snap to the fine grid (1/40 of a display bin), so tail mass is read off the histogram.
+        self._tail_lo = self.grid1d.edge_index(float(p1))
+        self._tail_hi = self.grid1d.edge_index(float(p99))
+        self.p1 = self.grid1d.lo + (self._tail_lo - 1) * self.grid1d.fine_width
+        self.p99 = self.grid1d.lo + (self._tail_hi - 1) * self.grid1d.fine_width
         self.heldout = np.asarray(heldout, dtype=np.float32)
+        h64 = self.heldout.astype(np.float64)
+        self.heldout_moments = (float(h64.mean()), float(h64.var())) if len(h64) else (float("nan"),) * 2
         self.ref = {
             "bins": {"kind": "1d", "edges": self.grid1d.edges.tolist()},
             "grid": np.linspace(self.grid1d.lo, self.grid1d.hi, GRID_POINTS).tolist(),
@@ -74,11 +82,9 @@ class Continuous1D(Scenario):
         x = samples
         fine = self._fine(x)
         n = len(x)
-        mean = float(np.mean(x, dtype=np.float64)) if n else float("nan")
-        var = float(np.mean(np.square(x, dtype=np.float64)) - mean * mean) if n else float("nan")
-        var = max(var, 0.0)
+        mean, var = moments(x)
         excess = self.grid1d.outside_excess(x, fine)
-        tails = np.count_nonzero(x < self.p1) + np.count_nonzero(x > self.p99)
+        tails = self.grid1d.mass_outside(fine, self._tail_lo, self._tail_hi)
         out = {
             "mean": mean,
             "std": float(np.sqrt(var)),

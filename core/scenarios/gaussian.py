@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.special import gammaln
 
+from core.metrics import moments
 from core.params import Param
 from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model
 from core.scenarios.continuous import CONTINUOUS_METRICS, Continuous1D, gaussian_logpdf, truncated_normal
@@ -73,11 +74,11 @@ class GaussianScenario(Continuous1D):
         if family == "kde":
             from core.scenarios.kde import fit_kde
             return fit_kde(train, rng, self.params.get("bandwidth", 0.0), self.params.get("temperature", 1.0))
-        x = np.asarray(train, dtype=np.float64)
-        m = len(x)
-        mean = float(x.mean())
-        ddof = 1 if self.params["estimator"] == "unbiased" and m > 1 else 0
-        std = float(x.std(ddof=ddof))
+        m = len(train)
+        mean, var = moments(train)
+        if self.params["estimator"] == "unbiased" and m > 1:
+            var *= m / (m - 1)
+        std = float(np.sqrt(var))
         note = "collapsed to a point (zero variance)" if std == 0.0 else None
         return FitResult(GaussianModel(mean, std, self.params["temperature"], self.params["truncation"]), note)
 
@@ -87,6 +88,25 @@ class GaussianScenario(Continuous1D):
             return KdeModel.from_params(params)
         return GaussianModel(params["mean"], params["std"], self.params["temperature"], self.params["truncation"])
 
+    def _nll(self, model: Model) -> float:
+        """Held-out NLL in closed form from the held-out data's first two moments (exact, O(1))."""
+        if not isinstance(model, GaussianModel):
+            return super()._nll(model)
+        if model.std <= 0:
+            return float("inf")
+        h_mean, h_var = self.heldout_moments
+        msd = h_var + (h_mean - model.mean) ** 2  # mean squared deviation of held-out data from the fit's mean
+        return float(0.5 * np.log(2 * np.pi * model.std**2) + msd / (2 * model.std**2))
+
+    def curve(self, model: Model) -> np.ndarray | None:
+        if not isinstance(model, GaussianModel):
+            return super().curve(model)
+        grid = np.asarray(self.ref["grid"], dtype=np.float64)
+        if model.std <= 0:
+            return np.zeros(len(grid), dtype=np.float32)
+        z = (grid - model.mean) / model.std
+        return (np.exp(-0.5 * z * z) / (model.std * np.sqrt(2 * np.pi))).astype(np.float32)
+
     def model_metrics(self, model: Model) -> dict[str, float]:
         if not isinstance(model, GaussianModel):
             return {}
@@ -94,23 +114,29 @@ class GaussianScenario(Continuous1D):
 
     @classmethod
     def theory(cls, metric: str, generations: np.ndarray, run: dict[str, Any]) -> np.ndarray | None:
-        """Shumailov et al. closed forms for pure refitting (policy replace, no tail cut)."""
+        """Shumailov et al. closed forms for pure refitting (policy replace, no tail cut).
+
+        Temperature tau scales the variance of every draw from a *fitted* model; generation 0's samples are
+        real data (not tempered), so the n-th fit has seen n sampling steps of which n-1 were tempered:
+        E[fit_var_n] = sigma0^2 a^n tau^(n-1) with the MLE (a = (M-1)/M), sigma0^2 tau^(n-1) unbiased.
+        """
         p = run["params"]
         if run["policy"] != "replace" or p.get("truncation", 0.0) > 0:
             return None
         m = int(run["samples"])
         n = np.asarray(generations, dtype=np.float64)
+        tempered = np.maximum(n - 1, 0)
         tau = p.get("temperature", 1.0)
         s2 = p["sigma0"] ** 2
-        a = (m - 1) / m
-        mle = p["estimator"] == "mle"
-        factor_var = tau * a if mle else tau
+        a = (m - 1) / m if p["estimator"] == "mle" else 1.0
         if metric == "fit_var":
-            return s2 * factor_var**n
+            return s2 * a**n * tau**tempered
         if metric == "fit_std":
-            factor_sd = c4(m) * np.sqrt(tau * (a if mle else 1.0))
-            return np.sqrt(s2) * factor_sd**n
+            if m < 2:
+                return None
+            return np.sqrt(s2) * (c4(m) * np.sqrt(a)) ** n * np.sqrt(tau) ** tempered
         if metric == "var_ratio":
-            # E[sample var_n] / E[sample var_0]: the sample variance of M draws is a x the model's variance.
-            return factor_var**n
+            # E[sample var_n] / E[sample var_0]: each sample variance of M draws is (M-1)/M x its model's
+            # variance (times tau for tempered draws), so the ratio of expectations is a^n tau^n for n >= 1.
+            return np.where(n > 0, a**n * tau**n, 1.0)
         return None

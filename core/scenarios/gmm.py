@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.mixture import GaussianMixture
 
 from core.params import Param, ParamError
 from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model, Scenario, json_floats
@@ -119,6 +118,8 @@ def fit_mixture(train: np.ndarray, rng: np.random.Generator, components: int, te
         note = "collapsed to a point (one distinct value)"
     elif k < components:
         note = f"only {distinct} distinct training points: fitted {k} of {components} components"
+    from sklearn.mixture import GaussianMixture  # imported on first fit: keeps CLI start-up fast
+
     gm = GaussianMixture(n_components=k, covariance_type="full", reg_covar=1e-6, max_iter=200,
                          random_state=int(rng.integers(2**31 - 1)))
     gm.fit(x)

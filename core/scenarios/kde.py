@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.neighbors import KernelDensity
 
 from core.params import Param
 from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model
@@ -26,7 +25,7 @@ class KdeModel(Model):
         self.points = np.asarray(points, dtype=np.float32).ravel()
         self.bandwidth = float(bandwidth)
         self.temperature = float(temperature)
-        self._kde: KernelDensity | None = None
+        self._kde: Any = None
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         idx = rng.integers(0, len(self.points), n)
@@ -44,6 +43,8 @@ class KdeModel(Model):
         if self.bandwidth <= 0:
             raise NotImplementedError
         if self._kde is None:
+            from sklearn.neighbors import KernelDensity  # imported on first use: keeps CLI start-up fast
+
             self._kde = KernelDensity(bandwidth=self.bandwidth).fit(self.points.reshape(-1, 1).astype(np.float64))
         return self._kde.score_samples(np.asarray(x, dtype=np.float64).reshape(-1, 1))
 

@@ -1,0 +1,31 @@
+"""Test helper: run many replicates through the real engine (no store) and collect metric matrices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from core.engine import RunSpec, Simulation
+
+
+def simulate(scenario: str, policy: str, settings: dict[str, Any], generations: int, samples: int,
+             replicates: int, seed: int = 12345) -> dict[str, np.ndarray]:
+    """metric -> array (replicates, generations + 1) of values from real engine runs."""
+    spec = RunSpec.build(scenario, policy, settings, generations, samples, seed)
+    out: dict[str, list[list[float]]] = {}
+    for r in range(replicates):
+        sim = Simulation(RunSpec.from_json({**spec.to_json(), "replicate": r}))
+        rows = [rec.metrics for rec in sim.run()]
+        for name in rows[-1]:
+            out.setdefault(name, []).append([row.get(name, np.nan) for row in rows])
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def within_se(values: np.ndarray, expected: float, k: float = 4.0) -> tuple[bool, str]:
+    """|mean - expected| <= k standard errors of the mean; with a message for the assertion."""
+    values = np.asarray(values, dtype=np.float64)
+    mean = float(values.mean())
+    se = float(values.std(ddof=1) / np.sqrt(len(values)))
+    ok = abs(mean - expected) <= k * se
+    return ok, f"mean {mean:.6g} vs theory {expected:.6g}: {abs(mean - expected) / se if se else float('inf'):.2f} SE"

@@ -1,0 +1,187 @@
+"""The project file: format checks, clear errors, nothing lost on failure, readable with plain sqlite3."""
+
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.engine import RunSpec
+from core.runner import create_runs, drive
+from core.store import APPLICATION_ID, FORMAT_VERSION, Project, ProjectError
+
+
+def _project_with_run(path: Path, generations: int = 5) -> int:
+    with Project(path, create=True) as p:
+        (rid,) = create_runs(p, RunSpec.build("gaussian", "replace", {}, generations, 50, 1), name="r")
+        for _ in drive(p, rid):
+            pass
+        return rid
+
+
+def test_pragmas_and_plain_sqlite_readability(tmp_path: Path) -> None:
+    path = tmp_path / "p.collapse"
+    _project_with_run(path)
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert con.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # WAL checkpointed away on close
+    rows = con.execute("SELECT generation, metric, value FROM metrics WHERE metric = 'fit_var' ORDER BY generation")
+    assert [r[0] for r in rows] == list(range(6))
+    blob = con.execute("SELECT data FROM samples WHERE generation = 2").fetchone()[0]
+    assert len(np.frombuffer(blob, dtype="<f4")) == 50
+    name, status = con.execute("SELECT name, status FROM runs").fetchone()
+    assert (name, status) == ("r", "finished")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty file"),
+        (b"hello, I am a text file\n" * 10, "not an SQLite database"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "not an SQLite database"),
+    ],
+)
+def test_not_a_project(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "x.collapse"
+    path.write_bytes(content)
+    with pytest.raises(ProjectError, match=message) as exc:
+        Project(path)
+    assert str(path) in str(exc.value)
+    assert path.read_bytes() == content  # nothing written to a file we refused
+
+
+def test_other_sqlite_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(ProjectError, match="not a Collapse Lab project"):
+        Project(path)
+
+
+def test_newer_version_is_refused_with_versions(tmp_path: Path) -> None:
+    path = tmp_path / "new.collapse"
+    _project_with_run(path)
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version = {FORMAT_VERSION + 1}")
+    con.commit()
+    con.close()
+    with pytest.raises(ProjectError, match="newer Collapse Lab"):
+        Project(path)
+
+
+def test_corrupt_file_gives_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.collapse"
+    _project_with_run(path, generations=30)
+    data = bytearray(path.read_bytes())
+    data[8192 * 2: 8192 * 6] = os.urandom(8192 * 4)  # smash b-tree pages, keep the header
+    path.write_bytes(bytes(data))
+    with pytest.raises(ProjectError, match="damaged|not a Collapse"):
+        with Project(path) as p:
+            for r in p.runs():
+                for g in range(r.last_generation + 1):
+                    p.samples(r, g)
+                    p.generation_row(r.id, g)
+
+
+def test_read_only_file_can_be_read_not_changed(tmp_path: Path) -> None:
+    path = tmp_path / "ro.collapse"
+    rid = _project_with_run(path)
+    path.chmod(0o444)
+    try:
+        if os.access(path, os.W_OK):
+            pytest.skip("running as a user that can write read-only files")
+        with Project(path) as p:
+            assert p.readonly
+            assert p.runs()[0].last_generation == 5
+            with pytest.raises(ProjectError, match="read-only"):
+                p.rename_run(rid, "x")
+    finally:
+        path.chmod(0o644)
+
+
+def test_explicit_readonly_open_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "p.collapse"
+    rid = _project_with_run(path)
+    with Project(path, readonly=True) as p:
+        with pytest.raises(ProjectError, match="read-only"):
+            p.delete_run(rid)
+    with Project(path) as p:
+        assert len(p.runs()) == 1
+
+
+def test_create_in_missing_folder_is_clear(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="cannot open or create"):
+        Project(tmp_path / "no" / "such" / "dir" / "p.collapse", create=True)
+
+
+def test_disk_full_keeps_every_committed_generation(tmp_path: Path) -> None:
+    path = tmp_path / "full.collapse"
+    with Project(path, create=True) as p:
+        (rid,) = create_runs(p, RunSpec.build("gaussian", "replace", {}, 200, 2000, 1), name="big")
+        it = drive(p, rid)
+        for rec in it:
+            if rec.generation == 3:
+                break
+        # Simulate a full disk: SQLite refuses to grow the file past its current size.
+        pages = p.db.execute("PRAGMA page_count").fetchone()[0]
+        p.db.execute(f"PRAGMA max_page_count = {pages + 2}")
+        with pytest.raises(ProjectError, match="disk is full"):
+            for _ in it:
+                pass
+    with Project(path) as p:
+        info = p.run(rid)
+        assert info.status == "interrupted"
+        last = info.last_generation
+        assert last >= 3
+        for g in range(last + 1):
+            assert len(p.samples(info, g)) == 2000
+        for _ in drive(p, rid):  # space is back: resume finishes the run
+            pass
+        assert p.run(rid).complete
+
+
+def test_killed_writer_is_reported_interrupted(tmp_path: Path) -> None:
+    path = tmp_path / "k.collapse"
+    rid = _project_with_run(path)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE runs SET status = 'running', writer = 'nohost-that-is-us:999999999' WHERE id = ?", [rid])
+    con.commit()
+    con.close()
+    import socket
+
+    con = sqlite3.connect(path)
+    con.execute("UPDATE runs SET writer = ? WHERE id = ?", [f"{socket.gethostname()}:999999999", rid])
+    con.commit()
+    con.close()
+    with Project(path) as p:
+        assert p.run(rid).status == "interrupted"
+
+
+def test_save_as_copies_everything(tmp_path: Path) -> None:
+    src = tmp_path / "a.collapse"
+    rid = _project_with_run(src)
+    with Project(src) as p:
+        p.save_as(tmp_path / "b.collapse")
+    with Project(tmp_path / "b.collapse") as q, Project(src) as p:
+        assert [r.name for r in q.runs()] == [r.name for r in p.runs()]
+        info = q.run(rid)
+        assert q.samples(info, 5).tobytes() == p.samples(p.run(rid), 5).tobytes()
+
+
+def test_rename_delete_and_unique_names(tmp_path: Path) -> None:
+    path = tmp_path / "p.collapse"
+    rid = _project_with_run(path)
+    with Project(path) as p:
+        spec = RunSpec.build("gaussian", "replace", {}, 2, 10, 1)
+        (rid2,) = create_runs(p, spec, name="r")
+        assert p.run(rid2).name == "r (2)"
+        with pytest.raises(ProjectError, match="already exists"):
+            p.rename_run(rid2, "r")
+        p.rename_run(rid2, "second")
+        p.delete_run(rid)
+        assert [r.name for r in p.runs()] == ["second"]
+        assert p.db.execute("SELECT COUNT(*) FROM samples WHERE run_id = ?", [rid]).fetchone()[0] == 0
