@@ -126,7 +126,7 @@ class Progress:
     def finish(self, text: str) -> None:
         if not self.quiet:
             elapsed = time.monotonic() - self.started
-            self.out.write(("\r" + " " * 79 + "\r" if self.tty else "") + f"{text} in {elapsed:.1f} s\n")
+            self.out.write(("\r" + " " * 79 + "\r" if self.tty else "") + f"{text} in {elapsed:.2f} s\n")
             self.out.flush()
 
 

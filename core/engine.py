@@ -161,7 +161,11 @@ class Simulation:
     def step(self, generation: int) -> GenerationRecord:
         """Compute generation >= 1 from the history."""
         assert self._ready and generation >= 1
-        train, extra = self.policy.training_set(generation, self.history, self._rng(generation, Purpose.POLICY))
+        try:
+            train, extra = self.policy.training_set(generation, self.history,
+                                                    self._rng(generation, Purpose.POLICY))
+        except DegenerateFit as exc:
+            raise RunEnded(f"ended at generation {generation}: {exc}") from exc
         if len(train) == 0:
             raise RunEnded(f"ended at generation {generation}: the training set is empty "
                            f"({'the verifier rejected every sample' if self.spec.policy == 'filter' else 'no data'})")

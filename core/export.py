@@ -88,22 +88,40 @@ def write_histograms_csv(project: Project, runs: Sequence[RunInfo], path: str | 
     return _write(path, ("run", "replicate", "generation", "bin_left", "bin_right", "count"), rows())
 
 
+def _decoder(run: RunInfo) -> tuple[str, Any] | None:
+    """A column name and a function turning one stored sample into readable text, for token/category runs."""
+    ref = run.reference
+    vocab = ref.get("vocab")
+    if vocab is not None and run.unit_shape:
+        return "text", lambda row: " ".join(vocab[t] for t in row if 0 <= t < len(vocab))
+    labels = ref.get("bins", {}).get("labels")
+    if labels is not None and not run.unit_shape and run.dtype.kind == "i":
+        return "label", lambda v: labels[v] if 0 <= v < len(labels) else ""
+    return None
+
+
 def write_samples_csv(project: Project, runs: Sequence[RunInfo], path: str | os.PathLike[str],
                       generations: Sequence[int] | None = None) -> int:
-    """run, replicate, generation, index, value (or value_0..value_k for vector samples) of stored samples."""
+    """run, replicate, generation, index, value (or value_0..value_k for vector samples) of stored samples;
+    token and category runs get one more column with the words (`text`) or the category label (`label`)."""
     width = max((int(np.prod(r.unit_shape)) if r.unit_shape else 1) for r in runs) if runs else 1
+    decoders = {r.id: _decoder(r) for r in runs}
+    extra = sorted({d[0] for d in decoders.values() if d is not None})
     header = ("run", "replicate", "generation", "index") + (("value",) if width == 1 else
-                                                           tuple(f"value_{i}" for i in range(width)))
+                                                           tuple(f"value_{i}" for i in range(width))) + tuple(extra)
 
     def rows() -> Iterator[tuple[Any, ...]]:
         for run in runs:
             wanted = range(run.last_generation + 1) if generations is None else generations
+            dec = decoders[run.id]
             for g in wanted:
                 if g < 0 or g > run.last_generation:
                     continue
                 x = project.samples(run, g)
                 pad = [""] * (width - (x[0].size if len(x) else 0))
                 for i, vals in enumerate(x.reshape(len(x), -1).tolist()):
-                    yield (run.name, run.replicate, g, i, *vals, *pad)
+                    words = [dec[1](vals if run.unit_shape else vals[0]) if c == dec[0] else ""
+                             for c in extra] if dec else [""] * len(extra)
+                    yield (run.name, run.replicate, g, i, *vals, *pad, *words)
 
     return _write(path, header, rows())

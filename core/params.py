@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ class ParamError(ValueError):
     """A parameter value that is unknown, of the wrong type or out of range; the message is user-facing."""
 
 
-_KINDS = ("int", "float", "bool", "choice", "str")
+_KINDS = ("int", "float", "bool", "choice", "str", "path")
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,9 @@ class Param:
                 raise ParamError(f"{self.name} must be {self.range_text()}, got {value!r}")
         elif not isinstance(value, str):
             raise ParamError(f"{self.name} must be text, got {value!r}")
+        elif self.kind == "path" and value.strip():
+            # stored absolute, so a run resumes from any working directory
+            value = os.path.abspath(os.path.expanduser(value.strip()))
         if self.kind in ("int", "float"):
             too_low = self.minimum is not None and (
                 value < self.minimum or (self.exclusive_min and value == self.minimum)
@@ -119,8 +123,16 @@ def resolve(schema: Iterable[Param], given: Mapping[str, Any], *, where: str = "
     out = {p.name: p.default for p in by_name.values()}
     for name, value in given.items():
         p = by_name[name]
-        out[name] = p.parse(value) if isinstance(value, str) and p.kind != "str" else p.validate(value)
+        out[name] = p.parse(value) if isinstance(value, str) and p.kind not in ("str", "path") else p.validate(value)
     return out
+
+
+def lookup(registry: Mapping[str, Any], kind: str, name: str) -> Any:
+    """registry[name], or a ParamError naming the known entries of this kind."""
+    try:
+        return registry[name]
+    except KeyError:
+        raise ParamError(f"unknown {kind} {name!r} (known: {', '.join(registry)})") from None
 
 
 def parse_assignments(items: Iterable[str]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import logsumexp
 
-from core.params import Param, ParamError, resolve
+from core.params import Param, ParamError, lookup, resolve
 from core.scenarios.base import DegenerateFit, FitResult, Model, Scenario
 from core.seeding import Purpose, stream
 
@@ -50,6 +50,10 @@ class Policy:
     @classmethod
     def check(cls, params: dict[str, Any], scenario_cls: type[Scenario], samples: int) -> None:
         """Cross-checks against the scenario; ParamError with a clear message."""
+
+    def regenerable(self) -> bool:
+        """Whether the models this policy fits can be rebuilt from their stored parameters."""
+        return self.scenario.regenerable
 
     def needed(self, generation: int) -> list[int]:
         """Generations whose samples must be in the history to build `generation`'s training set."""
@@ -156,7 +160,7 @@ class Filter(Policy):
         if generation == 1:  # generation 0 is real data: nothing to verify
             return synth, {"acceptance": 1.0}
         ok = self.scenario.verify(synth, self.params["verifier"], self.params["threshold"], rng,
-                                  history.models[generation - 1])
+                                  history.models.get(generation - 1))
         kept = synth[ok]
         return kept, {"acceptance": float(np.mean(ok)) if len(ok) else float("nan")}
 
@@ -229,6 +233,10 @@ class MultiSource(Policy):
             if any(v < 0 for v in vals) or sum(vals) <= 0:
                 raise ParamError("shares must be non-negative with a positive sum")
 
+    def regenerable(self) -> bool:
+        fams, _ = self._plan()
+        return self.scenario.regenerable and not any(f in self.scenario.unrebuildable_families for f in fams)
+
     def _plan(self) -> tuple[list[str | None], list[float]]:
         fams: list[str | None] = list(_csv_list(self.params["families"])) or [None] * self.params["sources"]
         shares = [float(s) for s in _csv_list(self.params["shares"])] or [1.0] * len(fams)
@@ -265,10 +273,7 @@ POLICIES: dict[str, type[Policy]] = {
 
 def policy_class(name: str) -> type[Policy]:
     """The registered policy class; ParamError naming the known ones otherwise."""
-    try:
-        return POLICIES[name]
-    except KeyError:
-        raise ParamError(f"unknown policy {name!r} (known: {', '.join(POLICIES)})") from None
+    return lookup(POLICIES, "policy", name)
 
 
 def resolve_policy_params(name: str, given: dict[str, Any]) -> dict[str, Any]:

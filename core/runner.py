@@ -7,7 +7,6 @@ generations pauses the run (status ``interrupted``, resumable), an exception mar
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
@@ -51,7 +50,7 @@ def drive(project: Project, run_id: int) -> Iterator[GenerationRecord]:
             project.set_status(run_id, "finished", info.message)
         return
     sim = Simulation(info.spec)
-    regenerable = sim.scenario.regenerable
+    regenerable = sim.policy.regenerable()
 
     def load(g: int) -> np.ndarray:
         row = project.generation_row(run_id, g)
@@ -62,8 +61,7 @@ def drive(project: Project, run_id: int) -> Iterator[GenerationRecord]:
         return sim.regenerate(g, row["model"])
 
     project.enable_wal()
-    project.set_status(run_id, "running", None if info.message == "not started yet" else info.message)
-    message: Any = None
+    project.set_status(run_id, "running", None)
     last = start - 1
     try:
         last_model = project.generation_row(run_id, start - 1)["model"] if start > 0 else None
@@ -72,8 +70,6 @@ def drive(project: Project, run_id: int) -> Iterator[GenerationRecord]:
                 project.set_reference(run_id, sim.scenario.ref)
             project.commit_generation(info, rec, regenerable)
             last = rec.generation
-            if rec.note:
-                message = f"generation {rec.generation}: {rec.note}"
             yield rec
     except GeneratorExit:
         _safe_status(project, run_id, "interrupted", f"paused after generation {last}; resume to continue")
@@ -87,8 +83,7 @@ def drive(project: Project, run_id: int) -> Iterator[GenerationRecord]:
     except Exception as exc:
         _safe_status(project, run_id, "failed", f"generation {last + 1}: {type(exc).__name__}: {exc}")
         raise
-    current = project.run(run_id).message
-    project.set_status(run_id, "finished", message or (current if current and "generation" in current else None))
+    project.set_status(run_id, "finished", project.last_note(run_id))
 
 
 def _safe_status(project: Project, run_id: int, status: str, message: str) -> None:
@@ -99,6 +94,10 @@ def _safe_status(project: Project, run_id: int, status: str, message: str) -> No
 
 
 def resumable(project: Project, name: str | None = None) -> list[int]:
-    """Ids of runs not yet complete (optionally only those with this name or group)."""
+    """Ids of incomplete runs that stopped early (interrupted or failed), optionally with this name or group.
+
+    A run that ended on purpose (status finished, e.g. "the verifier rejected every sample") is not
+    resumable; extend it first (``Project.extend_run``), which marks it interrupted again.
+    """
     runs = project.find_runs(name) if name else project.runs()
-    return [r.id for r in runs if not r.complete and r.status != "running"]
+    return [r.id for r in runs if not r.complete and r.status in ("interrupted", "failed")]

@@ -426,8 +426,10 @@ class Project:
             raise ProjectError(f"run {info.name!r} already targets {info.spec.generations} generations")
         spec = RunSpec.from_json({**info.spec.to_json(), "generations": generations})
         with self._guard("extending a run"), self.db.atomic():
-            self.db.execute("UPDATE runs SET spec = ?, generations = ?, updated_at = ? WHERE id = ?",
-                            [json.dumps(spec.to_json()), generations, _now(), run_id])
+            self.db.execute("UPDATE runs SET spec = ?, generations = ?, status = 'interrupted', message = ?, "
+                            "updated_at = ? WHERE id = ?",
+                            [json.dumps(spec.to_json()), generations, f"extended to {generations} generations; "
+                             "resume to continue", _now(), run_id])
 
     # ---- generations ----------------------------------------------------------------------------------------
     def commit_generation(self, run: RunInfo, record: GenerationRecord, regenerable: bool = True) -> None:
@@ -454,6 +456,12 @@ class Project:
             if record.note:
                 self.db.execute("UPDATE runs SET message = ?, updated_at = ? WHERE id = ?",
                                 [f"generation {record.generation}: {record.note}", now, run.id])
+
+    def last_note(self, run_id: int) -> str | None:
+        """The latest generation note of a run, as 'generation g: note', or None."""
+        row = self.db.execute("SELECT generation, note FROM generations WHERE run_id = ? AND note IS NOT NULL "
+                              "ORDER BY generation DESC LIMIT 1", [run_id]).fetchone()
+        return None if row is None else f"generation {row[0]}: {row[1]}"
 
     def last_generation(self, run_id: int) -> int:
         row = self.db.execute("SELECT MAX(generation) FROM generations WHERE run_id = ?", [run_id]).fetchone()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from core.engine import RunSpec
-from core.runner import create_runs, drive
+from core.runner import create_runs, drive, resumable
 from core.store import Project
 
 CASES = [
@@ -122,8 +122,10 @@ def test_extend_a_finished_run(tmp_path: Path) -> None:
         (rid,) = create_runs(p, spec)
         for _ in drive(p, rid):
             pass
+        assert resumable(p) == []
         p.extend_run(rid, 8)
-        assert p.run(rid).status == "finished" and not p.run(rid).complete
+        assert p.run(rid).status == "interrupted" and not p.run(rid).complete
+        assert resumable(p) == [rid]
         for _ in drive(p, rid):
             pass
         assert _dump(p, rid) == longer

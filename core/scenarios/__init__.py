@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.params import ParamError, resolve
+from core.params import lookup, resolve
 from core.scenarios.base import Scenario
+from core.scenarios.categorical import CategoricalScenario
+from core.scenarios.csv_data import CsvScenario
+from core.scenarios.digits import DigitsScenario
 from core.scenarios.gaussian import GaussianScenario
 from core.scenarios.gmm import GmmScenario
 from core.scenarios.kde import KdeScenario
+from core.scenarios.regression import RegressionScenario
+from core.scenarios.text import TextScenario
 
 SCENARIOS: dict[str, type[Scenario]] = {
     cls.name: cls
@@ -16,16 +21,18 @@ SCENARIOS: dict[str, type[Scenario]] = {
         GaussianScenario,
         GmmScenario,
         KdeScenario,
+        CategoricalScenario,
+        TextScenario,
+        RegressionScenario,
+        DigitsScenario,
+        CsvScenario,
     )
 }
 
 
 def scenario_class(name: str) -> type[Scenario]:
     """The registered scenario class; ParamError naming the known ones otherwise."""
-    try:
-        return SCENARIOS[name]
-    except KeyError:
-        raise ParamError(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})") from None
+    return lookup(SCENARIOS, "scenario", name)
 
 
 def resolve_scenario_params(name: str, given: dict[str, Any]) -> dict[str, Any]:

@@ -85,6 +85,8 @@ class Scenario(ABC):
     verifiers: ClassVar[tuple[str, ...]] = ("likelihood", "ratio")
     # True when model_from_params(model.to_params()) samples exactly like the model it came from.
     regenerable: ClassVar[bool] = True
+    # Families (for multi-source) whose models are their training set and cannot be rebuilt from parameters.
+    unrebuildable_families: ClassVar[tuple[str, ...]] = ("kde",)
     default_samples: ClassVar[int] = 1000
 
     def __init__(self, params: dict[str, Any], seed: int, replicate: int, samples: int) -> None:
@@ -142,7 +144,7 @@ class Scenario(ABC):
 
     # ---- mitigations ---------------------------------------------------------------------------------
     def verify(self, samples: np.ndarray, verifier: str, threshold: float, rng: np.random.Generator,
-               model: Model) -> np.ndarray:
+               model: Model | None) -> np.ndarray:
         """Boolean mask of the samples the named verifier accepts (filter policy).
 
         - likelihood: log-likelihood under the real-data model at least the `threshold` quantile of held-out
@@ -158,6 +160,10 @@ class Scenario(ABC):
             if verifier == "likelihood":
                 return lp_real >= self._likelihood_cut(threshold)
             if verifier == "ratio":
+                if model is None:
+                    raise DegenerateFit("the ratio verifier needs the previous generation's model, which cannot be "
+                                        "rebuilt from the file for this model family (a KDE is its training set), so "
+                                        "this run cannot be resumed")
                 log_ratio = lp_real - model.logpdf(samples)
                 log_ratio = np.where(np.isnan(log_ratio), -np.inf, log_ratio)
                 top = np.max(log_ratio) if len(log_ratio) else 0.0

@@ -8,9 +8,18 @@ import numpy as np
 from scipy.special import logsumexp
 
 from core.params import Param, ParamError
-from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model, Scenario, json_floats
+from core.scenarios.base import (
+    TEMPERATURE,
+    DegenerateFit,
+    FitResult,
+    MetricInfo,
+    Model,
+    Scenario,
+    json_floats,
+)
 from core.scenarios.continuous import CONTINUOUS_METRICS, Continuous1D
 from core.scenarios.continuous2d import CONTINUOUS2D_METRICS, Continuous2D
+from core.threads import one_blas_thread
 
 ACTIVE_WEIGHT = 0.01  # a component "counts" when its weight is at least this
 
@@ -109,20 +118,22 @@ def fit_mixture(train: np.ndarray, rng: np.random.Generator, components: int, te
     """GaussianMixture fit with as many components as the data allows; degenerate data gives a note."""
     x = np.asarray(train, dtype=np.float64).reshape(-1, dims)
     if len(x) == 0:
-        from core.scenarios.base import DegenerateFit
         raise DegenerateFit("no training data left")
     distinct = len(np.unique(x, axis=0))
+    if distinct == 1:  # scikit-learn needs two points; a point mass is the exact fit
+        cov = np.zeros((1, dims, dims))
+        return FitResult(MixtureModel([1.0], x[:1], cov, temperature, flat=dims == 1),
+                         "collapsed to a point (one distinct value)")
     k = max(1, min(components, distinct))
     note = None
-    if distinct == 1:
-        note = "collapsed to a point (one distinct value)"
-    elif k < components:
+    if k < components:
         note = f"only {distinct} distinct training points: fitted {k} of {components} components"
     from sklearn.mixture import GaussianMixture  # imported on first fit: keeps CLI start-up fast
 
     gm = GaussianMixture(n_components=k, covariance_type="full", reg_covar=1e-6, max_iter=200,
                          random_state=int(rng.integers(2**31 - 1)))
-    gm.fit(x)
+    with one_blas_thread():
+        gm.fit(x)
     return FitResult(MixtureModel(gm.weights_, gm.means_, gm.covariances_, temperature, flat=dims == 1), note)
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.special import logsumexp
 
 from core.params import Param
 from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model
 from core.scenarios.continuous import CONTINUOUS_METRICS, Continuous1D
 from core.scenarios.gmm import MixtureModel, real_mixture_1d
+
+DIRECT_LIMIT = 4_000_000  # evaluate the kernel sum directly up to this many (point, query) pairs
 
 BANDWIDTH = Param(
     "bandwidth", "float", 0.0,
@@ -42,11 +45,17 @@ class KdeModel(Model):
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         if self.bandwidth <= 0:
             raise NotImplementedError
+        x = np.asarray(x, dtype=np.float64).ravel()
+        pts = self.points.astype(np.float64)
+        if len(pts) * len(x) <= DIRECT_LIMIT:
+            z = (x[:, None] - pts[None, :]) / self.bandwidth
+            norm = np.log(len(pts) * self.bandwidth * np.sqrt(2 * np.pi))
+            return logsumexp(-0.5 * z * z, axis=1) - norm
         if self._kde is None:
-            from sklearn.neighbors import KernelDensity  # imported on first use: keeps CLI start-up fast
+            from sklearn.neighbors import KernelDensity  # a tree is faster for large training sets
 
-            self._kde = KernelDensity(bandwidth=self.bandwidth).fit(self.points.reshape(-1, 1).astype(np.float64))
-        return self._kde.score_samples(np.asarray(x, dtype=np.float64).reshape(-1, 1))
+            self._kde = KernelDensity(bandwidth=self.bandwidth).fit(pts.reshape(-1, 1))
+        return self._kde.score_samples(x.reshape(-1, 1))
 
 
 def scott_bandwidth(x: np.ndarray) -> float:
