@@ -20,6 +20,7 @@ arrays are raw little-endian buffers read with ``numpy.frombuffer``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -136,6 +137,7 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
+@functools.cache
 def library_versions() -> dict[str, str]:
     """Versions of what produced a run."""
     import platform
@@ -556,6 +558,8 @@ class Project:
                 dest.execute("PRAGMA journal_mode = DELETE")
             finally:
                 dest.close()
+            for suffix in ("-wal", "-shm", "-journal"):  # a stale journal beside the target would corrupt the copy
+                Path(str(target) + suffix).unlink(missing_ok=True)
             os.replace(tmp, target)
         except sqlite3.Error as exc:
             tmp.unlink(missing_ok=True)

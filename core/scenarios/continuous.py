@@ -9,7 +9,7 @@ from core.scenarios.base import MetricInfo, Model, Scenario
 
 DISPLAY_BINS = 100
 GRID_POINTS = 200
-SPAN_SD = 8.0  # the fixed axis spans generation 0's mean +- SPAN_SD standard deviations
+SPAN_SD = 6.0  # the fixed axis spans generation 0's mean +- SPAN_SD standard deviations
 
 CONTINUOUS_METRICS = (
     MetricInfo("mean", "Sample mean", "Mean of this generation's samples. Under pure refitting it random-walks."),

@@ -1,0 +1,92 @@
+"""Read-only queries the GUI cache needs beyond `core.store.Project`'s read methods.
+
+Every function takes an open `Project` (one per thread) and only reads. They exist so the GUI can read a
+growing run incrementally (only the generations after the ones it already has) and check cheaply whether
+what it cached is still what the file holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.store import Project
+
+
+@dataclass(frozen=True)
+class GenerationSpan:
+    """How many generations a run has stored and their range (count 0: none, first = last = -1)."""
+
+    count: int
+    first: int
+    last: int
+
+
+def generation_span(project: Project, run_id: int) -> GenerationSpan:
+    """Count, first and last stored generation of a run (one indexed query)."""
+    with project._guard("reading a run's generations"):
+        row = project.db.execute("SELECT COUNT(*), MIN(generation), MAX(generation) FROM generations "
+                                 "WHERE run_id = ?", [run_id]).fetchone()
+    if not row or not row[0]:
+        return GenerationSpan(0, -1, -1)
+    return GenerationSpan(int(row[0]), int(row[1]), int(row[2]))
+
+
+def run_exists(project: Project, run_id: int) -> bool:
+    with project._guard("reading the runs"):
+        return project.db.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone() is not None
+
+
+def histograms_after(project: Project, run_id: int, after: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """(generations, int32 counts matrix generations x bins) of the generations > `after`, in order.
+
+    An empty result has shape (0,) and (0, 0).
+    """
+    with project._guard("reading histograms"):
+        rows = project.db.execute("SELECT generation, histogram FROM generations WHERE run_id = ? AND "
+                                  "generation > ? ORDER BY generation", [run_id, after]).fetchall()
+    if not rows:
+        return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.int32)
+    gens = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    width = len(rows[0][1]) // 4
+    if any(len(r[1]) != width * 4 for r in rows):
+        # a damaged or inconsistent row: decode one by one and pad so the matrix stays rectangular
+        arrays = [np.frombuffer(r[1], dtype="<i4") for r in rows]
+        width = max(len(a) for a in arrays)
+        mat = np.zeros((len(rows), width), dtype=np.int32)
+        for i, a in enumerate(arrays):
+            mat[i, :len(a)] = a
+        return gens, mat
+    mat = np.frombuffer(b"".join(r[1] for r in rows), dtype="<i4").reshape(len(rows), width)
+    return gens, mat.astype(np.int32, copy=True)
+
+
+def metric_series_after(project: Project, run_id: int, metric: str, after: int = -1
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """(generations, values) of one metric for generations > `after`; missing values are NaN."""
+    with project._guard("reading metrics"):
+        rows = project.db.execute("SELECT generation, value FROM metrics WHERE run_id = ? AND metric = ? AND "
+                                  "generation > ? ORDER BY generation", [run_id, metric, after]).fetchall()
+    gens = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    vals = np.fromiter((np.nan if r[1] is None else r[1] for r in rows), dtype=np.float64, count=len(rows))
+    return gens, vals
+
+
+def metric_names(project: Project, run_ids: list[int]) -> list[str]:
+    """Distinct metric names stored for any of these runs, sorted."""
+    if not run_ids:
+        return []
+    marks = ",".join("?" * len(run_ids))
+    with project._guard("reading metrics"):
+        rows = project.db.execute(f"SELECT DISTINCT metric FROM metrics WHERE run_id IN ({marks})",
+                                  list(run_ids)).fetchall()
+    return sorted(r[0] for r in rows)
+
+
+def notes(project: Project, run_id: int) -> list[tuple[int, str]]:
+    """(generation, note) of the generations that carry a note (e.g. 'collapsed to a point')."""
+    with project._guard("reading notes"):
+        rows = project.db.execute("SELECT generation, note FROM generations WHERE run_id = ? AND note IS NOT NULL "
+                                  "AND note != '' ORDER BY generation", [run_id]).fetchall()
+    return [(int(g), str(n)) for g, n in rows]

@@ -1,0 +1,181 @@
+"""The centre of the window: the distribution at the current generation (top), the drift heatmap (middle)
+and the metric timelines (bottom), in a vertical splitter.
+
+One current generation drives all three (`set_generation`, the scrubbing fast path: each view only moves a
+cursor or swaps one generation's data). `refresh(run_id)` after new generations are committed appends them
+(the heatmap and the timelines are updated at most every 100 ms while a run is fast). Everything is read
+through a `RunCache`; nothing is read from the worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+
+from core.store import ProjectError, RunInfo
+from gui.cache import RunCache
+from gui.views import DistributionView, HeatmapView, TimelineView
+from gui.views.base import Coalescer
+
+REFRESH_INTERVAL_MS = 100
+
+
+class GenerationPanel(QWidget):
+    """Distribution, drift heatmap and metric timelines of the current / selected runs."""
+
+    generation_picked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cache: RunCache | None = None
+        self.current: RunInfo | None = None
+        self.selected: list[RunInfo] = []
+        self.generation = 0
+        self.distribution = DistributionView()
+        self.heatmap = HeatmapView()
+        self.timeline = TimelineView()
+        self.distribution.setObjectName("distributionPane")
+        self.heatmap.setObjectName("heatmapPane")
+        self.timeline.setObjectName("timelinePane")
+        # the two generation axes line up and zoom together
+        self.heatmap.plot.plotItem.vb.setXLink(self.timeline.plot.plotItem.vb)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        for w in (self.distribution, self.heatmap, self.timeline):
+            w.setMinimumHeight(110)
+            self.splitter.addWidget(w)
+        self.splitter.setStretchFactor(0, 5)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(2, 4)
+        self.splitter.setSizes([500, 300, 400])
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.splitter)
+        self.heatmap.generation_picked.connect(self.generation_picked)
+        self.timeline.generation_picked.connect(self.generation_picked)
+        self._pending: set[int] = set()
+        self._refresh = Coalescer(self._apply_refresh, REFRESH_INTERVAL_MS, self)
+
+    # ---- the contract ----------------------------------------------------------------------------------------
+    def set_cache(self, cache: RunCache | None) -> None:
+        """A project was opened (or closed: None). Shows the empty state until runs are set."""
+        self._refresh.cancel()
+        self._pending.clear()
+        self.cache = cache
+        self.current, self.selected = None, []
+        self.distribution.set_cache(cache)
+        self.heatmap.set_cache(cache)
+        self.timeline.set_cache(cache)
+
+    def set_runs(self, current: RunInfo | None, selected: list[RunInfo]) -> None:
+        """`current` drives the distribution and the heatmap; `selected` (or the current run) the timelines."""
+        if self.cache is None:
+            return
+        selected = list(selected) if selected else ([current] if current is not None else [])
+        same_current = (current is not None and self.current is not None and current.id == self.current.id
+                        and current.created_at == self.current.created_at)
+        self.current, self.selected = current, selected
+        if not same_current:
+            self.distribution.set_run(current)
+            self.heatmap.set_run(current)
+        else:
+            self.current = current
+        self.timeline.set_runs(selected)
+        k, self.generation = self.generation, -1
+        self.set_generation(k)
+
+    def set_generation(self, k: int) -> None:
+        """Show generation k everywhere (the scrubbing fast path)."""
+        k = max(0, int(k))
+        if k == self.generation:
+            return
+        self.generation = k
+        self.distribution.set_generation(k)
+        self.heatmap.set_generation(k)
+        self.timeline.set_generation(k)
+
+    def refresh(self, run_id: int) -> None:
+        """New generations of this run were committed: append them (coalesced to every 100 ms at most)."""
+        if self.cache is None:
+            return
+        self.cache.invalidate(run_id)
+        self._pending.add(int(run_id))
+        self._refresh()
+
+    def flush(self) -> None:
+        """Apply a pending refresh now (tests, before exporting)."""
+        self._refresh.flush()
+
+    def charts(self) -> dict[str, QWidget]:
+        """The exportable charts by name (see gui.chart_export)."""
+        return {"distribution": self.distribution, "heatmap": self.heatmap, "timeline": self.timeline}
+
+    # ---- view options (for the shell's settings) --------------------------------------------------------------
+    def view_state(self) -> dict[str, Any]:
+        """The user's view choices as JSON-friendly values (save them in QSettings; see restore_view_state)."""
+        state: dict[str, Any] = {"splitter": self.splitter.sizes(), "heatmap_log": self.heatmap.log_check.isChecked(),
+                                 "smooth": self.timeline.smooth_spin.value(),
+                                 "replicates": self.timeline.replicates_check.isChecked(),
+                                 "theory": self.timeline.theory_check.isChecked()}
+        if self.timeline.metric:
+            state["metric"] = self.timeline.metric
+        h1 = self.distribution.views.get("hist1d")
+        if h1 is not None:
+            state.update(hist_mode=h1.mode, hist_k=h1.k_spin.value(), hist_log=h1.log_check.isChecked())
+        return state
+
+    def restore_view_state(self, state: dict[str, Any]) -> None:
+        """Apply what view_state returned (unknown or invalid entries are ignored)."""
+        try:
+            if isinstance(state.get("splitter"), list) and len(state["splitter"]) == 3:
+                self.splitter.setSizes([max(int(v), 1) for v in state["splitter"]])
+            if "heatmap_log" in state:
+                self.heatmap.log_check.setChecked(bool(state["heatmap_log"]))
+            if "smooth" in state:
+                self.timeline.smooth_spin.setValue(int(state["smooth"]))
+            for key, box in (("replicates", self.timeline.replicates_check), ("theory", self.timeline.theory_check)):
+                if key in state:
+                    box.setChecked(bool(state[key]))
+            if isinstance(state.get("metric"), str):
+                self.timeline.preferred_metric = state["metric"]
+                self.timeline.set_metric(state["metric"])
+            if any(k in state for k in ("hist_mode", "hist_k", "hist_log")):
+                from gui.views.hist1d import Hist1DView
+
+                h1 = self.distribution.views.get("hist1d")
+                if h1 is None:
+                    h1 = self.distribution.views["hist1d"] = Hist1DView()
+                    self.distribution.addWidget(h1)
+                if "hist_mode" in state:
+                    h1.mode_combo.setCurrentIndex(max(0, h1.mode_combo.findData(str(state["hist_mode"]))))
+                if "hist_k" in state:
+                    h1.k_spin.setValue(int(state["hist_k"]))
+                if "hist_log" in state:
+                    h1.log_check.setChecked(bool(state["hist_log"]))
+        except (TypeError, ValueError):
+            pass
+
+    # ---- internals -------------------------------------------------------------------------------------------
+    def _apply_refresh(self) -> None:
+        pending, self._pending = self._pending, set()
+        if self.cache is None:
+            return
+        for run_id in pending:
+            try:
+                fresh = self.cache.run(run_id)
+            except ProjectError:  # deleted meanwhile: the shell will call set_runs
+                continue
+            if self.current is not None and self.current.id == run_id:
+                self.current = fresh
+                self.distribution.refresh(fresh)
+                self.heatmap.refresh(fresh)
+            replaced = False
+            for i, r in enumerate(self.selected):
+                if r.id == run_id:
+                    self.selected[i] = fresh
+                    replaced = True
+            if replaced:
+                self.timeline.runs = [fresh if r.id == run_id else r for r in self.timeline.runs]
+                self.timeline.refresh(run_id)

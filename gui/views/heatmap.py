@@ -1,0 +1,350 @@
+"""The drift heatmap: generation on x, value (or category rank) on y, colour = share of the generation's
+samples in the bin. One ImageItem over a buffer that grows by doubling, so a running run appends rows
+instead of recomputing them, and 10,000 generations x 100 bins stay one cheap image.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from core.params import ParamError
+from core.store import RunInfo
+from gui.cache import RunCache
+from gui.theme_colors import ChartColors, heat_colormap
+from gui.views.base import AXIS_WIDTH, ChartPlot, ElidedLabel, Pane, Table, view_kind
+
+MAX_RANKS = 200  # category kinds: the heatmap shows the most frequent categories of generation 0
+CATEGORY_KINDS = ("rank", "text", "images")
+
+MSG_NO_PROJECT = "The drift heatmap appears here once a project is open: each column is one generation."
+MSG_NO_RUN = ("Select a run in the Runs list to see its drift heatmap: generation left to right, value bottom to "
+              "top, colour = how many samples fell there.")
+
+
+class _Rows:
+    """Float32 rows (generations x display bins) grown by doubling."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.n = 0
+        self.buf = np.zeros((max(64, 1), width), dtype=np.float32)
+
+    def append(self, rows: np.ndarray) -> None:
+        k = len(rows)
+        if self.n + k > len(self.buf):
+            cap = max(self.n + k, 2 * len(self.buf))
+            new = np.zeros((cap, self.width), dtype=np.float32)
+            new[:self.n] = self.buf[:self.n]
+            self.buf = new
+        self.buf[self.n:self.n + k] = rows
+        self.n += k
+
+    @property
+    def data(self) -> np.ndarray:
+        return self.buf[:self.n]
+
+
+class HeatmapView(Pane):
+    """Whole-run drift at a glance, with a line at the current generation; click to jump."""
+
+    generation_picked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self._box = QWidget()
+        super().__init__(self._box, parent)
+        outer = QVBoxLayout(self._box)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        header = QHBoxLayout()
+        header.setContentsMargins(6, 2, 6, 0)
+        self.title = QLabel("Drift heatmap")
+        self.title.setToolTip("Each column is one generation; colour = share of that generation's samples in each "
+                              "bin. Click to jump to a generation.")
+        self.log_check = QCheckBox("log colour")
+        self.log_check.setChecked(True)
+        self.log_check.setToolTip("Colour by the logarithm of the share: thin tails stay visible, so you can watch "
+                                  "them disappear")
+        self.axis_combo = QComboBox()
+        self.axis_combo.addItem("x₁ marginal", 0)
+        self.axis_combo.addItem("x₂ marginal", 1)
+        self.axis_combo.setToolTip("2-D runs: which coordinate's distribution the heatmap shows")
+        self.axis_combo.setVisible(False)
+        self.scale_label = ElidedLabel()
+        header.addWidget(self.title)
+        header.addWidget(self.log_check)
+        header.addWidget(self.axis_combo)
+        header.addWidget(self.scale_label, 1)
+        outer.addLayout(header)
+
+        self.plot = ChartPlot()
+        self.plot.setMouseEnabled(True, False)
+        self.plot.setMenuEnabled(False)
+        self.plot.table = self.table
+        outer.addWidget(self.plot, 1)
+        pi = self.plot.plotItem
+        pi.getAxis("left").setWidth(AXIS_WIDTH)
+        self.plot.set_axis_label("bottom", "generation")
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.image.setColorMap(heat_colormap())
+        self.image.setAutoDownsample(True)
+        pi.addItem(self.image)
+        self.cursor = pg.InfiniteLine(angle=90, movable=False)
+        self.cursor.setZValue(10)
+        pi.addItem(self.cursor)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.plot.theme_changed.append(self._recolor)
+        self._recolor(self.plot.colors)
+
+        self.cache: RunCache | None = None
+        self.run: RunInfo | None = None
+        self.kind = ""
+        self.rows: _Rows | None = None
+        self.display: _Rows | None = None
+        self._consumed = 0  # histogram rows turned into display rows
+        self._first_gen = 0
+        self._order: np.ndarray | None = None
+        self._order_from_gen0 = False
+        self._y0, self._y1 = 0.0, 1.0
+        self._floor = 1e-4
+        self.generation = 0
+        self.log_check.toggled.connect(self._rebuild_display)
+        self.axis_combo.currentIndexChanged.connect(self._reset_rows)
+        self.show_message(MSG_NO_PROJECT)
+
+    # ---- set-up ---------------------------------------------------------------------------------------------
+    def _recolor(self, c: ChartColors) -> None:
+        self.cursor.setPen(pg.mkPen(c.cursor, width=2))
+
+    def set_cache(self, cache: RunCache | None) -> None:
+        self.cache = cache
+        self.set_run(None)
+
+    def set_run(self, run: RunInfo | None) -> None:
+        self.run = run
+        self.rows = self.display = None
+        self.image.clear()
+        if self.cache is None:
+            self.show_message(MSG_NO_PROJECT)
+            return
+        if run is None:
+            self.show_message(MSG_NO_RUN)
+            return
+        try:
+            self.kind = view_kind(run)
+        except ParamError:
+            self.kind = ""
+        bins = run.reference.get("bins", {})
+        bkind = bins.get("kind")
+        if not bins:
+            self.show_message(f"Run “{run.name}” has no generation yet: its heatmap fills in column by column "
+                              "as generations are computed.")
+            return
+        if bkind not in ("1d", "2d") and bins.get("labels") is None:
+            self.show_message(f"Run “{run.name}” stores histograms over bins of an unknown kind ({bkind!r}); "
+                              "this version of Collapse Lab cannot draw them as a heatmap.")
+            return
+        self.axis_combo.setVisible(bkind == "2d")
+        self.show_content()
+        self._reset_rows()
+
+    def _reset_rows(self) -> None:
+        run = self.run
+        if run is None or self.cache is None:
+            return
+        bins = run.reference.get("bins", {})
+        bkind = bins.get("kind")
+        self._order = None
+        left = self.plot.plotItem.getAxis("left")
+        left.setTicks(None)
+        self._floor = 0.5 / max(run.spec.samples, 1)
+        if bkind == "1d":
+            edges = np.asarray(bins["edges"], dtype=np.float64)
+            self._y0, self._y1 = float(edges[0]), float(edges[-1])
+            label = "label y" if self.kind == "regression" else "value"
+            self.plot.set_axis_label("left", label)
+        elif bkind == "2d":
+            axis = int(self.axis_combo.currentData() or 0)
+            edges = np.asarray(bins["x_edges" if axis == 0 else "y_edges"], dtype=np.float64)
+            self._y0, self._y1 = float(edges[0]), float(edges[-1])
+            self.plot.set_axis_label("left", "x₁" if axis == 0 else "x₂")
+        else:
+            labels = list(bins.get("labels") or [])
+            gens, mat = self.cache.histograms(run)
+            n_ranks = min(len(labels) if labels else (mat.shape[1] if mat.size else 1), MAX_RANKS)
+            self._order_from_gen0 = bool(len(gens) and gens[0] == 0 and mat.size)
+            if self._order_from_gen0:
+                self._order = np.argsort(-mat[0].astype(np.int64), kind="stable")[:n_ranks]
+            else:
+                self._order = np.arange(n_ranks)
+            self._y0, self._y1 = 0.5, n_ranks + 0.5
+            if labels and n_ranks <= 20:
+                left.setTicks([[(i + 1, str(labels[j])) for i, j in enumerate(self._order)]])
+                self.plot.set_axis_label("left", "class" if self.kind == "images" else "category")
+            else:
+                self.plot.set_axis_label("left", "rank")
+        self.rows = None
+        self.display = None
+        self._consumed = 0
+        self.image.clear()
+        self.update_data()
+        self._update_scale_label()
+
+    # ---- data -------------------------------------------------------------------------------------------------
+    def _to_rows(self, mat: np.ndarray) -> np.ndarray:
+        """Histogram rows -> display rows: shares of each generation's samples per bin (or per ranked category)."""
+        m = np.asarray(mat, dtype=np.float64)
+        bins = self.run.reference.get("bins", {}) if self.run else {}
+        if bins.get("kind") == "2d":
+            nx, ny = len(bins["x_edges"]) - 1, len(bins["y_edges"]) - 1
+            cube = m.reshape(len(m), nx, ny)
+            axis = int(self.axis_combo.currentData() or 0)
+            total = cube.sum(axis=(1, 2))
+            m = cube.sum(axis=2 if axis == 0 else 1)
+        else:
+            total = m.sum(axis=1)
+            if self._order is not None:
+                m = m[:, self._order]
+        total = np.where(total > 0, total, 1.0)
+        return (m / total[:, None]).astype(np.float32)
+
+    def _display_rows(self, share: np.ndarray) -> np.ndarray:
+        if self.log_check.isChecked():
+            return np.log10(np.maximum(share, self._floor)).astype(np.float32)
+        return share
+
+    def refresh(self, run: RunInfo | None = None) -> None:
+        """The current run has new generations (`run`: its fresh RunInfo)."""
+        if run is not None and self.run is not None and run.id == self.run.id:
+            if self.currentWidget() is not self._box or self.rows is None:
+                self.set_run(run)
+                self.cursor.setValue(self.generation)
+                return
+            self.run = run
+            if self._order is not None and not self._order_from_gen0:
+                self._reset_rows()  # generation 0 arrived: rank categories by it
+                return
+        self.update_data()
+
+    def update_data(self) -> None:
+        """Append the generations committed since the last call (cheap; called by refresh)."""
+        run = self.run
+        if run is None or self.cache is None or self.currentWidget() is not self._box:
+            return
+        gens, mat = self.cache.histograms(run)
+        if not len(gens) or not mat.size:
+            return
+        if self.rows is None:
+            self.rows = _Rows(self._to_rows(mat[:1]).shape[1])
+            self.display = _Rows(self.rows.width)
+            self._consumed = 0
+            self._first_gen = int(gens[0])
+        new = mat[self._consumed:]
+        if len(new):
+            share = self._to_rows(new)
+            self.rows.append(share)
+            assert self.display is not None
+            self.display.append(self._display_rows(share))
+            self._consumed = len(gens)
+            self._render()
+
+    def _rebuild_display(self) -> None:
+        if self.rows is None:
+            self._update_scale_label()
+            return
+        self.display = _Rows(self.rows.width)
+        self.display.append(self._display_rows(self.rows.data))
+        self._render()
+        self._update_scale_label()
+
+    def _levels(self) -> tuple[float, float]:
+        if self.log_check.isChecked():
+            return math.log10(self._floor), 0.0
+        # linear: saturate at 2x generation 0's peak share, so the real data's shape is visible and a
+        # collapsed generation shows as a saturated streak
+        assert self.rows is not None
+        peak0 = float(self.rows.data[0].max()) if self.rows.n else 1.0
+        return 0.0, min(1.0, max(2.0 * peak0, 1e-6))
+
+    def _render(self) -> None:
+        if self.display is None or not self.display.n:
+            return
+        data = self.display.data
+        self.image.setImage(data, autoLevels=False, levels=self._levels())
+        n = data.shape[0]
+        self.image.setRect(QRectF(self._first_gen - 0.5, self._y0, n, self._y1 - self._y0))
+        pi = self.plot.plotItem
+        pi.setYRange(self._y0, self._y1, padding=0)
+        self._set_x_range()
+
+    def _set_x_range(self) -> None:
+        if self.run is None:
+            return
+        # the x axis may be linked to the timelines, which own the range; alone, span the run's target
+        vb = self.plot.plotItem.vb
+        if vb.linkedView(vb.XAxis) is None:
+            vb.setXRange(-0.5, max(self.run.spec.generations, 1) + 0.5, padding=0)
+
+    def _update_scale_label(self) -> None:
+        if self.log_check.isChecked():
+            text = "colour: share of samples per bin, log scale (dark = empty)"
+        else:
+            text = "colour: share of samples per bin (saturates at 2× generation 0's peak)"
+        if self._order is not None:
+            text = text.replace("per bin", "per category") + "; rows: categories by generation-0 frequency"
+            if self.rows is not None and self.run is not None:
+                labels = self.run.reference.get("bins", {}).get("labels") or []
+                if len(labels) > self.rows.width:
+                    text += f", the top {self.rows.width} of {len(labels)}"
+        self.scale_label.set_full_text(text)
+
+    # ---- the fast path ------------------------------------------------------------------------------------
+    def set_generation(self, k: int) -> None:
+        if k != self.generation:
+            self.generation = k
+            self.cursor.setValue(k)
+
+    def _clicked(self, ev) -> None:  # noqa: ANN001
+        if ev.button() != Qt.MouseButton.LeftButton or self.run is None:
+            return
+        vb = self.plot.plotItem.vb
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        x = vb.mapSceneToView(ev.scenePos()).x()
+        g = int(round(x))
+        last = self._first_gen + (self.rows.n - 1 if self.rows is not None else 0)
+        if self.rows is not None and self.rows.n:
+            g = min(max(g, self._first_gen), last)
+            self.generation_picked.emit(g)
+
+    # ---- export ----------------------------------------------------------------------------------------------
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """(generations, display bins) of the drawn image; (0, 0) when empty."""
+        img = self.image.image
+        return tuple(img.shape) if img is not None else (0, 0)
+
+    def export_target(self) -> QWidget:
+        return self.plot if self.currentWidget() is self._box else self
+
+    def table(self) -> Table:
+        if self.rows is None or not self.rows.n or self.run is None:
+            return [], []
+        bins = self.run.reference.get("bins", {})
+        if bins.get("kind") in ("1d", "2d"):
+            if bins.get("kind") == "1d":
+                edges = np.asarray(bins["edges"], dtype=np.float64)
+            else:
+                edges = np.asarray(bins["x_edges" if int(self.axis_combo.currentData() or 0) == 0 else "y_edges"])
+            cols = [f"{0.5 * (edges[i] + edges[i + 1]):.6g}" for i in range(len(edges) - 1)]
+        else:
+            labels = list(bins.get("labels") or [])
+            order = self._order if self._order is not None else np.arange(self.rows.width)
+            cols = [str(labels[j]) if j < len(labels) else str(j) for j in order]
+        data = self.rows.data
+        return (["generation", *cols],
+                [[self._first_gen + i, *map(float, data[i])] for i in range(len(data))])

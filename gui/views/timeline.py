@@ -1,0 +1,493 @@
+"""Metric timelines: one metric over generations for the selected runs, replicate groups as mean and 95%
+band, the closed-form theory dashed, a cursor at the current generation; click or drag to jump."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.scenarios import scenario_class
+from core.scenarios.base import MetricInfo
+from core.store import RunInfo
+from gui.cache import RunCache
+from gui.theme_colors import ChartColors, with_alpha
+from gui.views.base import (
+    AXIS_WIDTH,
+    ChartPlot,
+    ElidedLabel,
+    Pane,
+    Table,
+    cache_static,
+    finite_range,
+    scenario_metric_infos,
+)
+
+MSG_NO_PROJECT = ("Metric timelines appear here once a project is open: variance, distance to the real data, "
+                  "tail mass … generation by generation.")
+MSG_NO_RUN = "Select one or more runs in the Runs list to compare their metrics over the generations."
+DEFAULT_METRICS = ("var_ratio", "test_error", "diversity", "kl", "w1")
+
+
+@dataclass
+class Series:
+    """One drawn line: a run, or the mean of a replicate group with its 95% band."""
+
+    name: str
+    runs: list[RunInfo]
+    color_index: int
+    gens: np.ndarray
+    values: np.ndarray
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+    raw: list[tuple[np.ndarray, np.ndarray]] | None = None  # replicates
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving average over the finite values (NaN where the window holds none)."""
+    v = np.asarray(values, dtype=np.float64)
+    if window <= 1 or len(v) == 0:
+        return v.copy()
+    ok = np.isfinite(v)
+    x = np.where(ok, v, 0.0)
+    cs = np.concatenate([[0.0], np.cumsum(x)])
+    cn = np.concatenate([[0], np.cumsum(ok)])
+    half = window // 2
+    idx = np.arange(len(v))
+    lo = np.clip(idx - half, 0, len(v))
+    hi = np.clip(idx + window - half, 0, len(v))
+    n = cn[hi] - cn[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (cs[hi] - cs[lo]) / n
+    out[n == 0] = np.nan
+    return out
+
+
+def t_quantile_975(df: np.ndarray) -> np.ndarray:
+    """Student-t 97.5% quantile for each degrees-of-freedom value (NaN for df < 1)."""
+    from scipy.stats import t
+
+    df = np.asarray(df, dtype=np.float64)
+    out = np.full(df.shape, np.nan)
+    ok = df >= 1
+    out[ok] = t.ppf(0.975, df[ok])
+    return out
+
+
+def group_mean_band(series: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                           np.ndarray]:
+    """(generations, mean, low, high) across replicates: mean +- t(0.975, n-1) sd / sqrt(n) per generation."""
+    if not series:
+        e = np.empty(0)
+        return e, e, e, e
+    top = max((int(g.max()) for g, _ in series if len(g)), default=-1)
+    gens = np.arange(top + 1)
+    mat = np.full((len(series), top + 1), np.nan)
+    for i, (g, v) in enumerate(series):
+        if len(g):
+            mat[i, g] = np.where(np.isfinite(v), v, np.nan)
+    n = np.sum(np.isfinite(mat), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(mat, axis=0) / n
+        dev = np.where(np.isfinite(mat), mat - mean, 0.0)
+        sd = np.sqrt(np.sum(dev * dev, axis=0) / (n - 1))
+        half = t_quantile_975(n - 1) * sd / np.sqrt(n)
+    mean[n == 0] = np.nan
+    half[n < 2] = np.nan
+    return gens, mean, mean - half, mean + half
+
+
+class TimelineView(Pane):
+    """One metric over generations for the selected runs."""
+
+    generation_picked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self._box = QWidget()
+        super().__init__(self._box, parent)
+        outer = QVBoxLayout(self._box)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        header = QHBoxLayout()
+        header.setContentsMargins(6, 2, 6, 0)
+        header.setSpacing(8)
+        self.metric_combo = QComboBox()
+        self.metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.metric_combo.setToolTip("The metric to plot; hover an entry for what it means")
+        self.log_check = QCheckBox("log y")
+        self.log_check.setToolTip("Logarithmic value axis (the default depends on the metric)")
+        self.smooth_spin = QSpinBox()
+        self.smooth_spin.setRange(1, 10001)
+        self.smooth_spin.setSingleStep(2)
+        self.smooth_spin.setValue(1)
+        self.smooth_spin.setPrefix("smooth ")
+        self.smooth_spin.setSpecialValueText("smooth off")
+        self.smooth_spin.setToolTip("Moving average over this many generations; the raw values stay faint behind")
+        self.replicates_check = QCheckBox("replicates")
+        self.replicates_check.setToolTip("Replicate groups are drawn as the mean with a 95% confidence band across "
+                                         "seeds; also draw each replicate faintly")
+        self.theory_check = QCheckBox("theory")
+        self.theory_check.setChecked(True)
+        self.theory_check.setToolTip("Dashed: the closed-form expectation from the literature, when the scenario "
+                                     "and policy have one")
+        self.help_label = ElidedLabel()
+        for w in (self.metric_combo, self.log_check, self.smooth_spin, self.replicates_check, self.theory_check):
+            header.addWidget(w)
+        header.addWidget(self.help_label, 1)
+        outer.addLayout(header)
+
+        self.plot = ChartPlot()
+        self.plot.setMouseEnabled(True, False)
+        self.plot.table = self.table
+        outer.addWidget(self.plot, 1)
+        pi = self.plot.plotItem
+        pi.getAxis("left").setWidth(AXIS_WIDTH)
+        pi.showGrid(x=True, y=True, alpha=0.12)
+        self.plot.set_axis_label("bottom", "generation")
+        self.legend = pi.addLegend(offset=(-10, 8))
+        self.plot.apply_theme()
+        self.cursor = pg.InfiniteLine(angle=90, movable=True)
+        self.cursor.setZValue(50)
+        self.cursor.setToolTip("Current generation: drag to scrub")
+        pi.addItem(self.cursor)
+        self.cursor.sigDragged.connect(self._dragged)
+        self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.plot.theme_changed.append(self._recolor)
+
+        self.cache: RunCache | None = None
+        self.runs: list[RunInfo] = []
+        self.series: list[Series] = []
+        self.items: dict[str, pg.GraphicsObject] = {}  # legend name -> main item (tests, export)
+        self._drawn: list[pg.GraphicsObject] = []
+        self._infos: dict[str, MetricInfo] = {}
+        self.generation = 0
+        self._max_gen = 0
+        self._drawn_last: dict[int, int] = {}
+        self.preferred_metric = ""  # the metric chosen last (kept across run changes when available)
+        self.metric_combo.currentIndexChanged.connect(self._metric_changed)
+        for w in (self.log_check, self.replicates_check, self.theory_check):
+            w.toggled.connect(self.redraw)
+        self.smooth_spin.valueChanged.connect(self.redraw)
+        self._recolor(self.plot.colors)
+        self.show_message(MSG_NO_PROJECT)
+
+    # ---- set-up ---------------------------------------------------------------------------------------------
+    @property
+    def metric(self) -> str:
+        return str(self.metric_combo.currentData() or "")
+
+    def set_metric(self, name: str) -> bool:
+        i = self.metric_combo.findData(name)
+        if i >= 0:
+            self.metric_combo.setCurrentIndex(i)
+        return i >= 0
+
+    def set_cache(self, cache: RunCache | None) -> None:
+        self.cache = cache
+        self.set_runs([])
+
+    def set_runs(self, runs: list[RunInfo]) -> None:
+        self.runs = list(runs)
+        if self.cache is None:
+            self.show_message(MSG_NO_PROJECT)
+            self._clear_items()
+            return
+        if not self.runs:
+            self.show_message(MSG_NO_RUN)
+            self._clear_items()
+            return
+        self.show_content()
+        self._fill_metrics()
+        self.redraw()
+
+    def _fill_metrics(self) -> None:
+        assert self.cache is not None
+        infos: dict[str, MetricInfo] = {}
+        for run in self.runs:
+            for mi in scenario_metric_infos(run):
+                infos.setdefault(mi.name, mi)
+        stored: list[str] = []
+        for run in self.runs:
+            stored.extend(n for n in self.cache.metric_names(run) if n not in stored)
+        names = [n for n in infos if n in stored or not stored] + sorted(n for n in stored if n not in infos)
+        if not names:
+            names = list(infos)
+        self._infos = infos
+        current = self.metric
+        self.metric_combo.blockSignals(True)
+        self.metric_combo.clear()
+        for n in names:
+            mi = infos.get(n)
+            self.metric_combo.addItem(mi.label if mi else n, n)
+            self.metric_combo.setItemData(self.metric_combo.count() - 1,
+                                          f"{mi.label}: {mi.help}" if mi else f"{n} (stored metric)",
+                                          Qt.ItemDataRole.ToolTipRole)
+        wanted = [current, self.preferred_metric, *DEFAULT_METRICS]
+        pick = next((m for m in wanted if m and m in names), names[0] if names else "")
+        self.metric_combo.setCurrentIndex(max(0, self.metric_combo.findData(pick)))
+        self.metric_combo.blockSignals(False)
+        if pick != current:
+            self._apply_metric_defaults()
+
+    def _metric_changed(self) -> None:
+        self.preferred_metric = self.metric
+        self._apply_metric_defaults()
+        self.redraw()
+
+    def _apply_metric_defaults(self) -> None:
+        mi = self._infos.get(self.metric)
+        self.log_check.blockSignals(True)
+        self.log_check.setChecked(bool(mi and mi.log_scale))
+        self.log_check.blockSignals(False)
+        text = mi.help if mi else ""
+        self.help_label.set_full_text(text)
+        self.metric_combo.setToolTip(f"{mi.label}: {mi.help}" if mi else "The metric to plot")
+
+    def _recolor(self, c: ChartColors) -> None:
+        self.cursor.setPen(pg.mkPen(c.cursor, width=2))
+        self.cursor.setHoverPen(pg.mkPen(c.cursor, width=4))
+        if self.series:
+            self.redraw()
+
+    # ---- data ------------------------------------------------------------------------------------------------
+    def _groups(self) -> list[tuple[str, list[RunInfo]]]:
+        groups: dict[str, list[RunInfo]] = {}
+        for r in self.runs:
+            groups.setdefault(r.group, []).append(r)
+        out = []
+        for g, members in groups.items():
+            if len(members) >= 2:
+                out.append((g, members))
+            else:
+                out.extend((m.name, [m]) for m in members)
+        return out
+
+    def _collect(self) -> list[Series]:
+        assert self.cache is not None
+        metric = self.metric
+        out = []
+        for i, (name, members) in enumerate(self._groups()):
+            data = [self.cache.series(r, metric) for r in members]
+            if len(members) == 1:
+                g, v = data[0]
+                out.append(Series(name, members, i, np.asarray(g), np.asarray(v, dtype=np.float64)))
+            else:
+                g, mean, lo, hi = group_mean_band([(np.asarray(a), np.asarray(b)) for a, b in data])
+                out.append(Series(f"{name} (mean of {len(members)}, 95% band)", members, i, g, mean, lo, hi,
+                                  raw=[(np.asarray(a), np.asarray(b, dtype=np.float64)) for a, b in data]))
+        return out
+
+    def _theories(self, series: list[Series]) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+        metric = self.metric
+        out: list[tuple[str, int, np.ndarray, np.ndarray]] = []
+        seen: dict[str, int] = {}
+        for s in series:
+            run = s.runs[0]
+            try:
+                cls = scenario_class(run.scenario).variant(run.spec.scenario_params)
+                settings = run.spec.theory_run()
+                gens = np.arange(run.spec.generations + 1)
+                th = cls.theory(metric, gens, settings)
+            except Exception:  # a scenario without (or with a broken) closed form: draw none
+                th = None
+            if th is None:
+                continue
+            key = json.dumps([run.scenario, settings, run.spec.generations], sort_keys=True, default=str)
+            if key in seen:
+                continue
+            seen[key] = s.color_index
+            out.append((s.name, s.color_index, gens, np.asarray(th, dtype=np.float64)))
+        return out
+
+    # ---- drawing -------------------------------------------------------------------------------------------
+    def _clear_items(self) -> None:
+        pi = self.plot.plotItem
+        for it in self._drawn:
+            pi.removeItem(it)
+        self._drawn.clear()
+        self.items.clear()
+        self.series = []
+        if self.legend is not None:
+            self.legend.clear()
+
+    def _add(self, item: pg.GraphicsObject, name: str | None = None) -> None:
+        self.plot.plotItem.addItem(item)
+        cache_static(item)  # the cursor moves over them on every scrub step; they change only on redraw
+        self._drawn.append(item)
+        if name:
+            self.items[name] = item
+
+    @staticmethod
+    def _clean(v: np.ndarray, log: bool) -> np.ndarray:
+        v = np.asarray(v, dtype=np.float64).copy()
+        v[~np.isfinite(v)] = np.nan
+        if log:
+            v[v <= 0] = np.nan
+        return v
+
+    def redraw(self) -> None:
+        """Rebuild the lines from the cache (after set_runs, a metric or option change, or new generations)."""
+        if self.cache is None or not self.runs:
+            return
+        self._clear_items()
+        c = self.plot.colors
+        log = self.log_check.isChecked()
+        window = self.smooth_spin.value()
+        pi = self.plot.plotItem
+        pi.setLogMode(False, log)
+        self.series = self._collect()
+        self._drawn_last = {r.id: self.cache.last_generation(r) for r in self.runs}
+        ranges = []
+        for s in self.series:
+            color = c.series(s.color_index)
+            y = self._clean(s.values, log)
+            if s.raw is not None and self.replicates_check.isChecked():
+                for g, v in s.raw:
+                    self._add(pg.PlotDataItem(g, self._clean(v, log), pen=pg.mkPen(with_alpha(color, 55), width=1),
+                                              connect="finite"))
+            if s.low is not None and s.high is not None:
+                lo, hi = self._clean(s.low, log), self._clean(s.high, log)
+                if log:
+                    lo = np.where(np.isnan(lo) & np.isfinite(hi), np.nanmin(y[y > 0]) if np.any(y > 0) else np.nan,
+                                  lo)
+                ok = np.isfinite(lo) & np.isfinite(hi)
+                if ok.sum() >= 2:
+                    g = s.gens[ok]
+                    clear = pg.mkPen(with_alpha(color, 0))  # a pen (not None) so the band's paths exist
+                    lo_item = pg.PlotDataItem(g, lo[ok], pen=clear)
+                    hi_item = pg.PlotDataItem(g, hi[ok], pen=clear)
+                    self._add(lo_item)  # added first: the band is built from their log-mapped paths
+                    self._add(hi_item)
+                    band = pg.FillBetweenItem(lo_item, hi_item, brush=pg.mkBrush(with_alpha(color, 50)))
+                    band.setZValue(-5)
+                    self._add(band)
+                    ranges += [lo[ok], hi[ok]]
+            if window > 1:
+                self._add(pg.PlotDataItem(s.gens, y, pen=pg.mkPen(with_alpha(color, 70), width=1),
+                                          connect="finite"))
+                shown = self._clean(moving_average(y, window), log)
+            else:
+                shown = y
+            main = pg.PlotDataItem(s.gens, shown, pen=pg.mkPen(color, width=2), connect="finite", name=s.name)
+            self._add(main, s.name)
+            main.setDownsampling(auto=True, method="peak")  # after adding: needs its ViewBox
+            main.setClipToView(True)
+            ranges.append(y)
+        theories = self._theories(self.series)
+        self.theory_check.setEnabled(bool(theories))
+        self.theory_check.setToolTip(
+            "Dashed: the closed-form expectation from the literature for these runs' settings" if theories else
+            "No closed form is known for this metric with these runs' scenario and policy")
+        if self.theory_check.isChecked():
+            for name, ci, g, th in theories:
+                label = "theory" if len(theories) == 1 else f"theory ({name})"
+                item = pg.PlotDataItem(g, self._clean(th, log), name=label, connect="finite",
+                                       pen=pg.mkPen(c.series(ci) if len(theories) > 1 else c.theory, width=1.5,
+                                                    style=Qt.PenStyle.DashLine))
+                item.setZValue(20)
+                self._add(item, label)
+                # the theory widens the range only over the generations that exist, so a long target does
+                # not squash the data into a corner
+                top = max((int(s.gens.max()) for s in self.series if len(s.gens)), default=0)
+                ranges.append(self._clean(th[: top + 1], log))
+        self._max_gen = max([max(r.spec.generations for r in self.runs)] + [0])
+        self._apply_ranges(ranges, log)
+        self._place_legend(log)
+
+    def _place_legend(self, log: bool) -> None:
+        """Put the legend in the corner of the plot that covers the fewest data points."""
+        if self.legend is None or not self.series:
+            return
+        (x0, x1), (y0, y1) = self.plot.plotItem.vb.viewRange()
+        xs, ys = [], []
+        for s in self.series:
+            y = self._clean(s.values, log)
+            if log:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    y = np.log10(y)
+            ok = np.isfinite(y)
+            xs.append(np.asarray(s.gens, dtype=np.float64)[ok])
+            ys.append(y[ok])
+        x = np.concatenate(xs) if xs else np.empty(0)
+        y = np.concatenate(ys) if ys else np.empty(0)
+        fx = (x - x0) / ((x1 - x0) or 1.0)
+        fy = (y - y0) / ((y1 - y0) or 1.0)
+        corners = {  # (item anchor, parent anchor, offset): points in that corner's box
+            ((1, 0), (1, 0), (-10, 8)): np.count_nonzero((fx > 0.6) & (fy > 0.65)),
+            ((0, 0), (0, 0), (10, 8)): np.count_nonzero((fx < 0.4) & (fy > 0.65)),
+            ((1, 1), (1, 1), (-10, -8)): np.count_nonzero((fx > 0.6) & (fy < 0.35)),
+            ((0, 1), (0, 1), (10, -8)): np.count_nonzero((fx < 0.4) & (fy < 0.35)),
+        }
+        best = min(corners, key=lambda k: corners[k])
+        self.legend.anchor(*best)
+
+    def _apply_ranges(self, arrays: list[np.ndarray], log: bool) -> None:
+        pi = self.plot.plotItem
+        pi.vb.setXRange(0, max(self._max_gen, 1), padding=0.01)
+        r = finite_range(*arrays, log=log)
+        if r is None:
+            pi.vb.setYRange(-1, 1) if not log else pi.vb.setYRange(-1, 1)
+            return
+        lo, hi = r
+        if log:
+            lo, hi = math.log10(lo), math.log10(hi)
+        if hi - lo < 1e-12:
+            pad = abs(hi) * 0.05 or (0.5 if log else 1.0)
+            lo, hi = lo - pad, hi + pad
+        pi.vb.setYRange(lo, hi, padding=0.06)
+
+    def refresh(self, run_id: int) -> None:
+        """New generations of a run: redraw when it is shown and has grown."""
+        if self.cache is None or self.currentWidget() is not self._box:
+            return
+        run = next((r for r in self.runs if r.id == run_id), None)
+        if run is None:
+            return
+        if self.cache.last_generation(run) != self._drawn_last.get(run_id):
+            self.redraw()
+
+    # ---- the fast path ------------------------------------------------------------------------------------
+    def set_generation(self, k: int) -> None:
+        if k != self.generation:
+            self.generation = k
+            self.cursor.setValue(k)
+
+    def _dragged(self) -> None:
+        g = int(round(self.cursor.value()))
+        g = max(0, g)
+        self.generation_picked.emit(g)
+
+    def _clicked(self, ev) -> None:  # noqa: ANN001
+        if ev.button() != Qt.MouseButton.LeftButton or not self.runs:
+            return
+        vb = self.plot.plotItem.vb
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        g = int(round(vb.mapSceneToView(ev.scenePos()).x()))
+        self.generation_picked.emit(min(max(g, 0), self._max_gen))
+
+    # ---- export ------------------------------------------------------------------------------------------------
+    def export_target(self) -> QWidget:
+        return self.plot if self.currentWidget() is self._box else self
+
+    def table(self) -> Table:
+        rows = []
+        for s in self.series:
+            for i, g in enumerate(s.gens):
+                lo = "" if s.low is None or not np.isfinite(s.low[i]) else float(s.low[i])
+                hi = "" if s.high is None or not np.isfinite(s.high[i]) else float(s.high[i])
+                v = float(s.values[i]) if np.isfinite(s.values[i]) else ""
+                rows.append([s.name, self.metric, int(g), v, lo, hi])
+        return ["series", "metric", "generation", "value", "band_low_95", "band_high_95"], rows
