@@ -60,4 +60,13 @@ run --scenario categorical --policy multi-source --set sources=5 --set real_alph
     --samples 2000 --replicates 10 --seed 5 --name "5 sources + 20% real" -o "$work/cat.collapse"
 chart "$work/cat.collapse" categorical-alive.png alive
 chart "$work/cat.collapse" categorical-rank.png histogram --run "replace #1"
+# 7. The other model families: kernel density estimates, 2-D mixtures and your own CSV data.
+run --scenario kde --policy replace --generations 40 --samples 300 --seed 6 --name "kde replace" -o "$work/kde.collapse"
+chart "$work/kde.collapse" kde-heatmap.png heatmap
+run --scenario gmm --set dims=2 --set modes=5 --policy replace --generations 60 --samples 400 --seed 7 \
+    --name "2-D mixture replace" -o "$work/gmm2.collapse"
+chart "$work/gmm2.collapse" gmm2d-histogram.png histogram
+run --scenario csv --set columns=petal_length --set model=gmm --policy replace --generations 100 --samples 150 \
+    --seed 8 --name "iris petal length, gmm" -o "$work/csv.collapse"
+chart "$work/csv.collapse" csv-histogram.png histogram
 echo "gallery written to $out"
