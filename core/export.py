@@ -26,10 +26,11 @@ def escape_cell(value: Any) -> Any:
     return value
 
 
-def _fmt_float(v: float | None) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+def _fmt_float(v: float | None) -> float | str:
+    """A metric value as a CSV number ('' for missing); numbers are never escaped."""
+    if v is None or np.isnan(v):
         return ""
-    return repr(float(v))
+    return float(v)
 
 
 def _write(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -47,6 +48,9 @@ def _write(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[S
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ProjectError(f"{target}: cannot write the CSV ({exc.strerror or exc})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return n
 
 

@@ -8,7 +8,9 @@ Documented choices (the help panel repeats them):
   bins: -sum p log p + log(bin width); it is biased low for few samples and floors at log(bin width) when
   the samples collapse into one bin.
 - W1 of 1-D data is computed from CDFs on a fine grid (``FINE_PER_BIN`` sub-bins per display bin); inside
-  the grid the error is at most one fine-bin width, and mass beyond the grid is accounted exactly.
+  the grid the error is at most one fine-bin width. Beyond each end of the grid the contribution is taken as
+  the difference of the two samples' mean excess past that end: exact when only one of them reaches past it,
+  a lower bound when both do.
 """
 
 from __future__ import annotations
@@ -78,10 +80,10 @@ class FineGrid1D:
 
     def fine_counts(self, x: np.ndarray) -> np.ndarray:
         """Counts over [underflow, fine bins..., overflow] (length n_fine + 2)."""
-        inv = 1.0 / self.fine_width
-        # position + 1, so underflow lands in [0, 1) and truncation toward zero equals floor
-        pos = np.multiply(x, np.float32(inv), dtype=np.float32)
-        pos += np.float32(1.0 - self.lo * inv)
+        # (x - lo) first: exact when x is near lo (Sterbenz), so large offsets do not cancel digits away.
+        pos = np.subtract(x, np.float32(self.lo), dtype=np.float32)
+        pos *= np.float32(1.0 / self.fine_width)
+        pos += np.float32(1.0)  # position + 1: underflow lands in [0, 1), where truncation equals floor
         np.clip(pos, 0.0, self.n_fine + 1, out=pos)
         return np.bincount(pos.astype(np.intp), minlength=self.n_fine + 2)
 

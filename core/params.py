@@ -73,7 +73,8 @@ class Param:
     def validate(self, value: Any) -> Any:
         """Check a Python value against type and range; return it normalised."""
         if self.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int | float) or float(value) != int(value):
+            if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
+                    or float(value) != int(value)):
                 raise ParamError(f"{self.name} must be a whole number, got {value!r}")
             value = int(value)
         elif self.kind == "float":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -230,8 +231,8 @@ class MultiSource(Policy):
                 raise ParamError(f"shares must be numbers, got {params['shares']!r}") from None
             if len(vals) != k:
                 raise ParamError(f"shares lists {len(vals)} values for {k} sources")
-            if any(v < 0 for v in vals) or sum(vals) <= 0:
-                raise ParamError("shares must be non-negative with a positive sum")
+            if not all(math.isfinite(v) and v >= 0 for v in vals) or sum(vals) <= 0:
+                raise ParamError("shares must be finite, non-negative numbers with a positive sum")
 
     def regenerable(self) -> bool:
         fams, _ = self._plan()

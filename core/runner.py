@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from core.engine import GenerationRecord, RunEnded, RunSpec, Simulation
+from core.params import ParamError
 from core.scenarios import create_scenario
 from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError
 
@@ -49,7 +50,10 @@ def drive(project: Project, run_id: int) -> Iterator[GenerationRecord]:
         if info.status != "finished":
             project.set_status(run_id, "finished", info.message)
         return
-    sim = Simulation(info.spec)
+    try:
+        sim = Simulation(info.spec)
+    except ParamError as exc:  # e.g. a csv run whose file has gone: a problem with files, not with arguments
+        raise ProjectError(f"run {info.name!r} cannot continue: {exc}") from None
     regenerable = sim.policy.regenerable()
 
     def load(g: int) -> np.ndarray:
@@ -80,6 +84,9 @@ def drive(project: Project, run_id: int) -> Iterator[GenerationRecord]:
     except ProjectError:
         _safe_status(project, run_id, "interrupted", f"stopped after generation {last} by a file error")
         raise
+    except ParamError as exc:  # raised while restoring, e.g. a csv file that changed since the run started
+        _safe_status(project, run_id, "interrupted", str(exc))
+        raise ProjectError(f"run {info.name!r} cannot continue: {exc}") from None
     except Exception as exc:
         _safe_status(project, run_id, "failed", f"generation {last + 1}: {type(exc).__name__}: {exc}")
         raise

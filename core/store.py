@@ -356,6 +356,12 @@ class Project:
 
     def _row_to_info(self, row: sqlite3.Row | tuple[Any, ...], cols: list[str]) -> RunInfo:
         d = dict(zip(cols, row))
+        try:
+            return self._decode_run(d)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ProjectError(f"{self.path}: the project file is damaged (run {d.get('name')!r}: {exc})") from None
+
+    def _decode_run(self, d: dict[str, Any]) -> RunInfo:
         status = d["status"]
         if status == "running" and not _writer_alive(d["writer"]):
             status = "interrupted"
@@ -439,7 +445,8 @@ class Project:
         samples = record.samples
         n = len(samples)
         stored = samples
-        if regenerable and n > run.samples_budget:
+        # Generation 0 (the real data every metric refers to) is always stored whole.
+        if regenerable and record.generation > 0 and n > run.samples_budget:
             rng = stream(run.spec.seed, run.spec.replicate, record.generation, Purpose.RESERVOIR)
             stored = samples[np.sort(rng.choice(n, size=run.samples_budget, replace=False))]
         now = _now()
@@ -477,9 +484,13 @@ class Project:
                 "generation = ?", [run_id, generation]).fetchone()
         if row is None:
             raise ProjectError(f"{self.path}: run {run_id} has no generation {generation}")
-        return {"model": json.loads(row[0]), "n_samples": row[1], "n_stored": row[2],
-                "histogram": np.frombuffer(row[3], dtype="<i4").astype(np.int64),
-                "curve": None if row[4] is None else np.frombuffer(row[4], dtype="<f4"), "note": row[5]}
+        try:
+            return {"model": json.loads(row[0]), "n_samples": row[1], "n_stored": row[2],
+                    "histogram": np.frombuffer(row[3], dtype="<i4").astype(np.int64),
+                    "curve": None if row[4] is None else np.frombuffer(row[4], dtype="<f4"), "note": row[5]}
+        except (ValueError, TypeError) as exc:
+            raise ProjectError(f"{self.path}: the project file is damaged (run {run_id} generation {generation}: "
+                               f"{exc})") from None
 
     def histogram(self, run_id: int, generation: int) -> np.ndarray:
         with self._guard("reading a histogram"):
@@ -507,7 +518,11 @@ class Project:
                                   [run.id, generation]).fetchone()
         if row is None:
             raise ProjectError(f"{self.path}: run {run.name!r} has no generation {generation}")
-        flat = np.frombuffer(row[0], dtype=run.dtype)
+        try:
+            flat = np.frombuffer(row[0], dtype=run.dtype)
+        except (ValueError, TypeError) as exc:
+            raise ProjectError(f"{self.path}: the samples of run {run.name!r} generation {generation} are damaged "
+                               f"({exc})") from None
         per = int(np.prod(run.unit_shape)) if run.unit_shape else 1
         if per and len(flat) % per:
             raise ProjectError(f"{self.path}: the samples of run {run.name!r} generation {generation} are damaged")

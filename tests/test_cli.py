@@ -43,6 +43,10 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         (["export", "x.collapse"], "export needs at least one of"),
         (["run", "--policy", "filter", "--set", "verifier=dedup", "-o", "x.collapse"],
          "does not apply to scenario gaussian"),
+        (["run", "--policy", "multi-source", "--set", "shares=nan,1,1", "-o", "x.collapse"],
+         "shares must be finite"),
+        (["run", "--set", "mu0=1000000", "--set", "sigma0=0.01", "-o", "x.collapse"], "mu0 / sigma0 must be"),
+        (["run", "--scenario", "kde", "--samples", "1", "-o", "x.collapse"], "kde needs at least 2 samples"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(tmp_path: Path, args: list[str], fragment: str,
@@ -89,6 +93,9 @@ def test_run_info_export_roundtrip(tmp_path: Path) -> None:
     assert "'=cmd|' /C calc'!A0 #1" in names  # formula injection escaped
     assert "mix 0.5 fresh" in names or "gaussian mix 0.5 fresh" in names
     assert {r["replicate"] for r in rows} == {"0", "1", "2"}
+    means = [r["value"] for r in rows if r["metric"] == "mean"]
+    assert any(v.startswith("-") for v in means)  # negative numbers stay numbers (never escaped)
+    assert all(float(v) == float(v) for v in means)
     fit = [float(r["value"]) for r in rows if r["metric"] == "fit_var" and r["generation"] == "0"]
     assert fit == [1.0] * 4
     with open(h, encoding="utf-8") as fh:

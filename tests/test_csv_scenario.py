@@ -15,7 +15,7 @@ from core.params import ParamError
 from core.runner import create_runs, drive
 from core.scenarios import create_scenario, csv_data, scenario_class
 from core.scenarios.csv_data import EXAMPLE_CSV, Csv2DScenario, CsvScenario, load_csv
-from core.store import Project
+from core.store import Project, ProjectError
 
 GOOD = "a,b,label\n" + "".join(f"{i * 0.5:.1f},{(i * 7) % 11},x{i}\n" for i in range(30))
 
@@ -242,9 +242,12 @@ def test_changed_file_stops_a_resumed_run(tmp_path: Path) -> None:
         next(it), next(it)
         it.close()
     _write(tmp_path, GOOD.replace("0.0,", "100.0,").replace("1.0,", "101.0,").replace("1.5,", "101.5,"))
-    with Project(out) as p, pytest.raises(ParamError, match="changed since this run started"):
+    # a file problem (exit code 1 in the CLI), not a bad argument
+    with Project(out) as p, pytest.raises(ProjectError, match="changed since this run started"):
         for _ in drive(p, rid):
             pass
+    with Project(out) as p:
+        assert p.run(rid).status == "interrupted" and "changed since" in p.run(rid).message
 
 
 def test_cli_run_info_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

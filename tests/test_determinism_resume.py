@@ -101,6 +101,7 @@ def test_reservoir_keeps_budget_and_resume_regenerates_exactly(tmp_path: Path) -
     straight = _straight(tmp_path / "a.collapse", spec, budget=100)
     with Project(tmp_path / "a.collapse") as p:
         info = p.runs()[0]
+        assert len(p.samples(info, 0)) == 500  # generation 0, the real data, is always stored whole
         assert len(p.samples(info, 3)) == 100
         assert p.generation_row(info.id, 3)["n_samples"] == 500
     with Project(tmp_path / "b.collapse", create=True) as p:

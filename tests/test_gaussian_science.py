@@ -118,6 +118,15 @@ def test_ratio_filter_stops_collapse_and_records_acceptance() -> None:
     assert np.all((res["acceptance"][:, 1:] > 0) & (res["acceptance"][:, 1:] <= 1))
 
 
+def test_ratio_filter_corrects_for_the_sampling_temperature() -> None:
+    # Rejection sampling must divide by the density samples were drawn from (variance x tau); then the
+    # accepted samples follow the real N(0, 1) whatever the temperature, and the spread is kept.
+    cold = simulate("gaussian", "filter", {"verifier": "ratio", "temperature": 0.5}, 10, 400, 40, seed=15)
+    plain = simulate("gaussian", "replace", {"temperature": 0.5}, 10, 400, 40, seed=15)
+    assert cold["fit_var"][:, 10].mean() > 0.7
+    assert plain["fit_var"][:, 10].mean() < 0.01  # 0.5^9 without the filter
+
+
 def test_truncation_speeds_collapse() -> None:
     cut = simulate("gaussian", "replace", {"truncation": 2.0}, 10, M, 100, seed=14)["fit_var"][:, 10]
     rep = simulate("gaussian", "replace", {}, 10, M, 100, seed=14)["fit_var"][:, 10]

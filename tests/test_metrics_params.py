@@ -109,7 +109,6 @@ def test_every_scenario_documents_its_params_and_metrics() -> None:
     [
         ("gaussian", {}, 1, "collapsed to a point"),  # one sample: zero variance at the first fit
         ("gmm", {}, 2, "distinct"),
-        ("kde", {"shape": "gaussian"}, 1, "collapsed to a point"),
     ],
 )
 def test_degenerate_data_records_a_note_and_continues(scenario: str, settings: dict, samples: int,

@@ -185,3 +185,22 @@ def test_rename_delete_and_unique_names(tmp_path: Path) -> None:
         p.delete_run(rid)
         assert [r.name for r in p.runs()] == ["second"]
         assert p.db.execute("SELECT COUNT(*) FROM samples WHERE run_id = ?", [rid]).fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("sql", "fragment"),
+    [
+        ("UPDATE runs SET spec = '{not json'", "damaged"),
+        ("UPDATE runs SET spec = '{}'", "damaged"),
+        ("UPDATE runs SET sample_dtype = 'nonsense'", "damaged"),
+    ],
+)
+def test_damaged_rows_give_a_clear_error(tmp_path: Path, sql: str, fragment: str) -> None:
+    path = tmp_path / "d.collapse"
+    _project_with_run(path)
+    con = sqlite3.connect(path)
+    con.execute(sql)
+    con.commit()
+    con.close()
+    with Project(path) as p, pytest.raises(ProjectError, match=fragment):
+        p.runs()

@@ -51,6 +51,11 @@ class Model(ABC):
         """Log density (or log probability) of each sample unit; NotImplementedError when undefined."""
         raise NotImplementedError
 
+    def sampling_logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Log density of what `sample` actually draws (e.g. with the temperature applied; a tail cut only
+        changes a constant inside the cut). Models with sampling settings override it."""
+        return self.logpdf(x)
+
 
 @dataclass
 class FitResult:
@@ -164,7 +169,11 @@ class Scenario(ABC):
                     raise DegenerateFit("the ratio verifier needs the previous generation's model, which cannot be "
                                         "rebuilt from the file for this model family (a KDE is its training set), so "
                                         "this run cannot be resumed")
-                log_ratio = lp_real - model.logpdf(samples)
+                try:
+                    log_ratio = lp_real - model.sampling_logpdf(samples)
+                except NotImplementedError:
+                    raise DegenerateFit("the ratio verifier needs the model's density, which is undefined here "
+                                        "(e.g. a kernel density estimate with zero bandwidth)") from None
                 log_ratio = np.where(np.isnan(log_ratio), -np.inf, log_ratio)
                 top = np.max(log_ratio) if len(log_ratio) else 0.0
                 if not np.isfinite(top):

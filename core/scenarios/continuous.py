@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from core.metrics import FineGrid1D, kl_divergence, moments, plugin_entropy
@@ -65,14 +67,15 @@ class Continuous1D(Scenario):
             "p1": self.p1,
             "p99": self.p99,
         }
-        self._fine_cache: tuple[int, np.ndarray] | None = None
+        self._fine_cache: tuple[weakref.ref[np.ndarray], np.ndarray] | None = None
 
     def _fine(self, samples: np.ndarray) -> np.ndarray:
         # histogram() and metrics() of one generation share the same pass over the samples.
-        if self._fine_cache is not None and self._fine_cache[0] == id(samples):
-            return self._fine_cache[1]
+        cached = self._fine_cache
+        if cached is not None and cached[0]() is samples:
+            return cached[1]
         fine = self.grid1d.fine_counts(samples)
-        self._fine_cache = (id(samples), fine)
+        self._fine_cache = (weakref.ref(samples), fine)
         return fine
 
     def histogram(self, samples: np.ndarray) -> np.ndarray:

@@ -281,6 +281,12 @@ class KdeNDModel(Model):
         return out
 
 
+    def sampling_logpdf(self, x: np.ndarray) -> np.ndarray:
+        if self.temperature == 1.0:
+            return self.logpdf(x)
+        return KdeNDModel(self.points, self.bandwidths * np.sqrt(self.temperature), flat=self.flat).logpdf(x)
+
+
 def scott_bandwidths(x: np.ndarray) -> np.ndarray:
     """Scott's rule per column for a d-dimensional Gaussian KDE: std_j n^(-1/(d+4))."""
     x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)

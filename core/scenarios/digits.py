@@ -217,6 +217,13 @@ class LatentMixtureModel(Model):
         return cls(params["mean"], params["basis"], params["resid_var"], params["weights"], params["means"],
                    params["covariances"], params.get("labels"), temperature)
 
+    def sampling_logpdf(self, x: np.ndarray) -> np.ndarray:
+        if self.temperature == 1.0:
+            return self.logpdf(x)
+        hot = LatentMixtureModel(self.mean, self.basis, self.resid_var, self.weights, self.means,
+                                 self.covs * self.temperature, self.labels)
+        return hot.logpdf(x)
+
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Latent mixture log density plus an isotropic Gaussian on the discarded directions (nats per image)."""
         xc = np.asarray(x, dtype=np.float64).reshape(-1, PIXELS) - self.mean

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from core.metrics import moments
-from core.params import Param
+from core.params import Param, ParamError
 from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model
 from core.scenarios.continuous import CONTINUOUS_METRICS, Continuous1D, gaussian_logpdf, truncated_normal
 
@@ -36,6 +36,9 @@ class GaussianModel(Model):
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         return gaussian_logpdf(x, self.mean, self.std)
+
+    def sampling_logpdf(self, x: np.ndarray) -> np.ndarray:
+        return gaussian_logpdf(x, self.mean, self.std * np.sqrt(self.temperature))
 
 
 def c4(m: int) -> float:
@@ -66,6 +69,14 @@ class GaussianScenario(Continuous1D):
     )
     families = ("gaussian", "kde")
     default_samples = 100
+
+    @classmethod
+    def check(cls, params: dict[str, Any], samples: int) -> None:
+        # Samples are stored as float32 (7 significant digits): a spread below ~1e-3 of the mean would be
+        # rounding noise, and the loop would "collapse" from storage alone.
+        if abs(params["mu0"]) > 1e3 * params["sigma0"]:
+            raise ParamError(f"mu0 / sigma0 must be at most 1000 in size (float32 samples keep 7 digits), got "
+                             f"mu0={params['mu0']:g}, sigma0={params['sigma0']:g}; shift the data toward 0")
 
     def real_model(self) -> Model:
         return GaussianModel(self.params["mu0"], self.params["sigma0"])

@@ -74,6 +74,11 @@ class MixtureModel(Model):
             comps.append(np.log(w) + _mvn_logpdf(x, mu, cov))
         return logsumexp(np.stack(comps), axis=0)
 
+    def sampling_logpdf(self, x: np.ndarray) -> np.ndarray:
+        if self.temperature == 1.0:
+            return self.logpdf(x)
+        return MixtureModel(self.weights, self.means, self.covs * self.temperature, flat=self.flat).logpdf(x)
+
     def active_components(self) -> int:
         return int(np.count_nonzero(self.weights >= ACTIVE_WEIGHT))
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
-from core.params import Param
+from core.params import Param, ParamError
 from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model
 from core.scenarios.continuous import CONTINUOUS_METRICS, Continuous1D
 from core.scenarios.gmm import MixtureModel, real_mixture_1d
@@ -58,6 +58,12 @@ class KdeModel(Model):
         return self._kde.score_samples(x.reshape(-1, 1))
 
 
+    def sampling_logpdf(self, x: np.ndarray) -> np.ndarray:
+        if self.temperature == 1.0:
+            return self.logpdf(x)
+        return KdeModel(self.points, self.bandwidth * np.sqrt(self.temperature)).logpdf(x)
+
+
 def scott_bandwidth(x: np.ndarray) -> float:
     """Scott's rule of thumb for a Gaussian kernel."""
     return float(1.06 * np.std(x, dtype=np.float64) * max(len(x), 1) ** -0.2)
@@ -89,6 +95,11 @@ class KdeScenario(Continuous1D):
     families = ("kde", "gaussian")
     regenerable = False
     default_samples = 500
+
+    @classmethod
+    def check(cls, params: dict[str, Any], samples: int) -> None:
+        if samples < 2:
+            raise ParamError("kde needs at least 2 samples per generation (a bandwidth needs a spread)")
 
     def real_model(self) -> Model:
         if self.params["shape"] == "gaussian":
