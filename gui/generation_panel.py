@@ -144,10 +144,8 @@ class GenerationPanel(QWidget):
             if any(k in state for k in ("hist_mode", "hist_k", "hist_log")):
                 from gui.views.hist1d import Hist1DView
 
-                h1 = self.distribution.views.get("hist1d")
-                if h1 is None:
-                    h1 = self.distribution.views["hist1d"] = Hist1DView()
-                    self.distribution.addWidget(h1)
+                h1 = self.distribution.prepare("hist1d")
+                assert isinstance(h1, Hist1DView)
                 if "hist_mode" in state:
                     h1.mode_combo.setCurrentIndex(max(0, h1.mode_combo.findData(str(state["hist_mode"]))))
                 if "hist_k" in state:

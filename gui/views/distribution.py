@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import shiboken6
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
 from core.params import ParamError
@@ -45,6 +47,42 @@ class DistributionView(Pane):
         self.generation = -1
         self._last = -1
         self.show_message(MSG_NO_PROJECT)
+        # Built up front, not when a run's first generation arrives (building a plot costs tens of ms, a
+        # visible stall while a run starts): the common kind now, the others one per event-loop turn as soon
+        # as the event loop runs (at launch, before anything is computed; hidden or not), and the current
+        # run's kind at the latest in set_run.
+        self.prepare("hist1d")
+        self._to_prepare = [k for k in KINDS if k != "hist1d"]
+        self._prepare_timer = QTimer(self)
+        self._prepare_timer.setSingleShot(True)
+        self._prepare_timer.setInterval(0)
+        self._prepare_timer.timeout.connect(self._prepare_next)
+        self._prepare_timer.start()
+
+    def prepare(self, kind: str) -> KindView:
+        """The view of this kind, built now when it does not exist yet (it is not shown)."""
+        view = self.views.get(kind)
+        if view is None:
+            view = _factories()[kind]()
+            self.views[kind] = view
+            self.addWidget(view)
+            view.ensurePolished()
+        return view
+
+    def _prepare_next(self) -> None:
+        if not shiboken6.isValid(self):  # the pane is being destroyed (a queued timeout may still arrive)
+            self._to_prepare.clear()
+            return
+        try:
+            while self._to_prepare:
+                kind = self._to_prepare.pop(0)
+                if kind not in self.views:
+                    self.prepare(kind)
+                    break
+            if self._to_prepare:
+                self._prepare_timer.start()
+        except RuntimeError:  # deleted meanwhile ("Internal C++ object already deleted")
+            self._to_prepare.clear()
 
     # ---- set-up ---------------------------------------------------------------------------------------------
     def set_cache(self, cache: RunCache | None) -> None:
@@ -66,6 +104,8 @@ class DistributionView(Pane):
                               "Collapse Lab does not know, so its distribution cannot be drawn. The metric "
                               "timelines below still show its stored metrics.")
             return
+        if kind in KINDS:
+            self.prepare(kind)  # now, not when generation 0 arrives while the run computes
         if not run.reference.get("bins"):
             self.show_message(f"Run “{run.name}” has no generation yet. Start or resume it in the Run setup "
                               "panel; generation 0 (the real data) appears here first.")
@@ -76,11 +116,7 @@ class DistributionView(Pane):
                               "of Collapse Lab cannot draw. The drift heatmap and the metric timelines still work; "
                               "a newer Collapse Lab may draw this kind.")
             return
-        view = self.views.get(kind)
-        if view is None:
-            view = _factories()[kind]()
-            self.views[kind] = view
-            self.addWidget(view)
+        view = self.prepare(kind)
         self.kind, self.view = kind, view
         try:
             view.set_run(self.cache, run)

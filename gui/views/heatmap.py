@@ -27,12 +27,12 @@ MSG_NO_RUN = ("Select a run in the Runs list to see its drift heatmap: generatio
 
 
 class _Rows:
-    """Float32 rows (generations x display bins) grown by doubling."""
+    """Float32 rows (generations x display bins), preallocated for the run's target and grown by doubling."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, capacity: int = 64) -> None:
         self.width = width
         self.n = 0
-        self.buf = np.zeros((max(64, 1), width), dtype=np.float32)
+        self.buf = np.zeros((max(capacity, 64), width), dtype=np.float32)
 
     def append(self, rows: np.ndarray) -> None:
         k = len(rows)
@@ -47,6 +47,82 @@ class _Rows:
     @property
     def data(self) -> np.ndarray:
         return self.buf[:self.n]
+
+
+class _GrowingImage(pg.ImageItem):
+    """An ImageItem (column-major: generation x bin) whose QImage is updated only where rows were appended.
+
+    pyqtgraph's ImageItem converts the whole array to a QImage after every `setImage`: O(generations x bins)
+    per refresh of a running run. Here the colour indices live in a persistent Indexed8 buffer (bins x
+    capacity): appending rows maps only the new ones (and the last, partial downsampling block), the rest is
+    reused. Any other change (levels, colour map, downsampling factors, a new buffer) maps everything again.
+    The result is what ImageItem draws: the same rescaling, the same mean-downsampling, the same colour table.
+    """
+
+    def __init__(self, **kwargs) -> None:  # noqa: ANN003
+        super().__init__(**kwargs)
+        self._idx: np.ndarray | None = None  # uint8 (bins // yds, capacity columns)
+        self._src: np.ndarray | None = None
+        self._state: tuple | None = None  # (source buffer id, levels, lut id, xds, yds) of _idx
+        self._done = 0  # source rows whose columns in _idx are final
+        self._table: list[int] = []
+        self.full_renders = 0  # (tests, benchmarks)
+
+    def clear(self) -> None:
+        super().clear()
+        self._idx, self._state, self._done, self._src = None, None, 0, None
+
+    def render(self) -> None:  # noqa: C901 (one straight path)
+        image = self.image
+        lut = self.lut
+        levels = self.levels
+        if (image is None or image.size == 0 or image.ndim != 2 or image.base is None or levels is None
+                or not isinstance(lut, np.ndarray) or len(lut) > 256 or self.axisOrder != "col-major"):
+            self._state = None
+            super().render()
+            return
+        xds, yds = self._computeDownsampleFactors() if self.autoDownsample else (1, 1)
+        if xds is None:
+            self._unrenderable = True
+            return
+        src = image.base  # the preallocated buffer the image is a view of (kept alive: its id is the key)
+        n, bins = image.shape
+        cols, rows = n // xds, bins // yds
+        if cols == 0 or rows == 0:
+            super().render()
+            return
+        lo, hi = (float(v) for v in np.ravel(levels)[:2])
+        state = (id(src), src.shape, lo, hi, id(lut), xds, yds)
+        if state != self._state or self._idx is None:
+            cap = max(len(src) // xds, cols)
+            self._idx = np.zeros((rows, cap), dtype=np.uint8)
+            self._state, self._done, self._src = state, 0, src
+            self._table = [pg.QtGui.qRgba(*(int(v) for v in (list(c) + [255])[:4])) for c in lut]
+            self.full_renders += 1
+        elif cols > self._idx.shape[1]:
+            grown = np.zeros((rows, max(cols, 2 * self._idx.shape[1])), dtype=np.uint8)
+            grown[:, :self._idx.shape[1]] = self._idx
+            self._idx = grown
+        first = self._done // xds  # the first block that may have changed
+        block = image[first * xds: cols * xds]
+        if len(block):
+            if xds > 1:
+                block = block.reshape(-1, xds, bins).mean(axis=1)
+            if yds > 1:
+                block = block[:, :rows * yds].reshape(len(block), rows, yds).mean(axis=2)
+            rng = (hi - lo) or 1.0
+            scaled = (block - lo) * (len(lut) / rng)
+            np.clip(scaled, 0, len(lut) - 1, out=scaled)
+            self._idx[:, first:cols] = scaled.T.astype(np.uint8)
+        self._done = cols * xds
+        idx = self._idx
+        qimage = pg.QtGui.QImage(idx.data, cols, rows, idx.strides[0], pg.QtGui.QImage.Format.Format_Indexed8)
+        qimage.setColorTable(self._table)
+        self._qbuf = idx  # the QImage borrows this memory
+        self.qimage = qimage
+        self._lastDownsample = (xds, yds)
+        self._renderRequired = False
+        self._unrenderable = False
 
 
 class HeatmapView(Pane):
@@ -89,7 +165,7 @@ class HeatmapView(Pane):
         pi = self.plot.plotItem
         pi.getAxis("left").setWidth(AXIS_WIDTH)
         self.plot.set_axis_label("bottom", "generation")
-        self.image = pg.ImageItem(axisOrder="col-major")
+        self.image = _GrowingImage(axisOrder="col-major")
         self.image.setColorMap(heat_colormap())
         self.image.setAutoDownsample(True)
         pi.addItem(self.image)
@@ -239,8 +315,9 @@ class HeatmapView(Pane):
         if not len(gens) or not mat.size:
             return
         if self.rows is None:
-            self.rows = _Rows(self._to_rows(mat[:1]).shape[1])
-            self.display = _Rows(self.rows.width)
+            cap = max(run.spec.generations + 1, len(gens))  # the whole run: no regrowth while it computes
+            self.rows = _Rows(self._to_rows(mat[:1]).shape[1], cap)
+            self.display = _Rows(self.rows.width, cap)
             self._consumed = 0
             self._first_gen = int(gens[0])
         new = mat[self._consumed:]
@@ -256,7 +333,7 @@ class HeatmapView(Pane):
         if self.rows is None:
             self._update_scale_label()
             return
-        self.display = _Rows(self.rows.width)
+        self.display = _Rows(self.rows.width, len(self.rows.buf))
         self.display.append(self._display_rows(self.rows.data))
         self._render()
         self._update_scale_label()
@@ -277,8 +354,9 @@ class HeatmapView(Pane):
         self.image.setImage(data, autoLevels=False, levels=self._levels())
         n = data.shape[0]
         self.image.setRect(QRectF(self._first_gen - 0.5, self._y0, n, self._y1 - self._y0))
-        pi = self.plot.plotItem
-        pi.setYRange(self._y0, self._y1, padding=0)
+        vb = self.plot.plotItem.vb
+        if vb.viewRange()[1] != [self._y0, self._y1]:  # fixed for the run: set once, not on every append
+            vb.setYRange(self._y0, self._y1, padding=0)
         self._set_x_range()
 
     def _set_x_range(self) -> None:
@@ -287,7 +365,9 @@ class HeatmapView(Pane):
         # the x axis may be linked to the timelines, which own the range; alone, span the run's target
         vb = self.plot.plotItem.vb
         if vb.linkedView(vb.XAxis) is None:
-            vb.setXRange(-0.5, max(self.run.spec.generations, 1) + 0.5, padding=0)
+            x1 = max(self.run.spec.generations, 1) + 0.5
+            if vb.viewRange()[0] != [-0.5, x1]:
+                vb.setXRange(-0.5, x1, padding=0)
 
     def _update_scale_label(self) -> None:
         if self.log_check.isChecked():

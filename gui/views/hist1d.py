@@ -21,6 +21,12 @@ LOG_FLOOR = 0.5  # zero counts are drawn at this level in log-y (just below the 
 MODES = (("single", "Single generation"), ("overlay", "Overlay last k"), ("ridgeline", "Ridgeline"))
 
 
+def _set_text(item: pg.TextItem, text: str) -> None:
+    """TextItem.setText, skipped when the text is unchanged."""
+    if item.toPlainText() != text:
+        item.setText(text)
+
+
 class Hist1DView(KindView):
     kind = "hist1d"
 
@@ -200,6 +206,7 @@ class Hist1DView(KindView):
 
     def _options_changed(self) -> None:
         self._update_controls()
+        self._style_layers()
         if self.run is None:
             return
         self._apply_ranges()
@@ -227,6 +234,8 @@ class Hist1DView(KindView):
         self._style_layers()
 
     def _ensure_layers(self, n: int) -> None:
+        if len(self.layer_items) >= n:
+            return  # styled already (restyled by _options_changed and _recolor): nothing per scrub step
         pi = self.plot.plotItem
         while len(self.layer_items) < n:
             it = pg.PlotDataItem(stepMode="center")
@@ -306,11 +315,11 @@ class Hist1DView(KindView):
         x0 = float(self._edges[0])
         for lab, (off, g) in zip(self.ridge_labels, labels):
             lab.setPos(x0, off)
-            lab.setText(f"gen {g}")
+            _set_text(lab, f"gen {g}")  # (re-laying out a text item costs more than the curves)
             lab.setVisible(True)
         for lab in self.ridge_labels[len(labels):]:
             lab.setVisible(False)
-        self.gen_text.setText(f"generation {k}")
+        _set_text(self.gen_text, f"generation {k}")
         note = f" · {frame.note}" if frame.note else ""
         model = describe_model(frame.model)
         self.set_info(f"Generation {k} · {frame.n_samples:,} samples"

@@ -175,6 +175,11 @@ class TimelineView(Pane):
         self.generation = 0
         self._max_gen = 0
         self._drawn_last: dict[int, int] = {}
+        self._keys: list[tuple] = []  # identities of the drawn items (see redraw)
+        self._log_state = False  # the plot's log-y mode as last set
+        self._ranges: tuple | None = None  # (wanted, resulting view range) as last set
+        self._corner: tuple | None = None  # the legend's corner as last set
+        self._theory_cache: dict[str, list[tuple[str, int, np.ndarray, np.ndarray]]] = {}
         self.preferred_metric = ""  # the metric chosen last (kept across run changes when available)
         self.metric_combo.currentIndexChanged.connect(self._metric_changed)
         for w in (self.log_check, self.replicates_check, self.theory_check):
@@ -290,7 +295,14 @@ class TimelineView(Pane):
         return out
 
     def _theories(self, series: list[Series]) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
+        """The closed-form curves for these series (they depend on the runs' settings only: memoised, so a
+        refresh of a running run does not evaluate them again)."""
         metric = self.metric
+        memo_key = json.dumps([metric, [(s.name, s.color_index, [(r.id, r.created_at, r.scenario, r.spec.generations)
+                                                                  for r in s.runs]) for s in series]], default=str)
+        hit = self._theory_cache.get(memo_key)
+        if hit is not None:
+            return hit
         out: list[tuple[str, int, np.ndarray, np.ndarray]] = []
         seen: dict[str, int] = {}
         for s in series:
@@ -308,7 +320,12 @@ class TimelineView(Pane):
             if key in seen:
                 continue
             seen[key] = s.color_index
-            out.append((s.name, s.color_index, gens, np.asarray(th, dtype=np.float64)))
+            th = np.asarray(th, dtype=np.float64)
+            th.flags.writeable = False
+            out.append((s.name, s.color_index, gens, th))
+        if len(self._theory_cache) > 32:
+            self._theory_cache.clear()
+        self._theory_cache[memo_key] = out
         return out
 
     # ---- drawing -------------------------------------------------------------------------------------------
@@ -319,6 +336,9 @@ class TimelineView(Pane):
         self._drawn.clear()
         self.items.clear()
         self.series = []
+        self._keys = []
+        self._ranges = None
+        self._corner = None
         if self.legend is not None:
             self.legend.clear()
 
@@ -338,25 +358,31 @@ class TimelineView(Pane):
         return v
 
     def redraw(self) -> None:
-        """Rebuild the lines from the cache (after set_runs, a metric or option change, or new generations)."""
+        """Draw the lines from the cache (after set_runs, a metric or option change, or new generations).
+
+        What is drawn is first described as a plan (one entry per item: its identity, data and style). When
+        the plan has the same items as what is on screen (a running run grew), the existing items only get
+        their new data (`setData`); otherwise they are rebuilt. A refresh thus costs a few array updates,
+        not new items, legend entries and scene bookkeeping every 100 ms.
+        """
         if self.cache is None or not self.runs:
             return
-        self._clear_items()
         c = self.plot.colors
         log = self.log_check.isChecked()
         window = self.smooth_spin.value()
         pi = self.plot.plotItem
-        pi.setLogMode(False, log)
         self.series = self._collect()
         self._drawn_last = {r.id: self.cache.last_generation(r) for r in self.runs}
-        ranges = []
+        ranges: list[np.ndarray] = []
+        plan: list[tuple[tuple, np.ndarray | None, np.ndarray | None, dict]] = []  # (key, x, y, style)
         for s in self.series:
             color = c.series(s.color_index)
+            cname = color.name(color.NameFormat.HexArgb)
             y = self._clean(s.values, log)
             if s.raw is not None and self.replicates_check.isChecked():
-                for g, v in s.raw:
-                    self._add(pg.PlotDataItem(g, self._clean(v, log), pen=pg.mkPen(with_alpha(color, 55), width=1),
-                                              connect="finite"))
+                for j, (g, v) in enumerate(s.raw):
+                    plan.append((("raw", s.name, j, cname), g, self._clean(v, log),
+                                 {"pen": pg.mkPen(with_alpha(color, 55), width=1), "connect": "finite"}))
             if s.low is not None and s.high is not None:
                 lo, hi = self._clean(s.low, log), self._clean(s.high, log)
                 if log:
@@ -366,24 +392,19 @@ class TimelineView(Pane):
                 if ok.sum() >= 2:
                     g = s.gens[ok]
                     clear = pg.mkPen(with_alpha(color, 0))  # a pen (not None) so the band's paths exist
-                    lo_item = pg.PlotDataItem(g, lo[ok], pen=clear)
-                    hi_item = pg.PlotDataItem(g, hi[ok], pen=clear)
-                    self._add(lo_item)  # added first: the band is built from their log-mapped paths
-                    self._add(hi_item)
-                    band = pg.FillBetweenItem(lo_item, hi_item, brush=pg.mkBrush(with_alpha(color, 50)))
-                    band.setZValue(-5)
-                    self._add(band)
+                    # added first: the band is built from their log-mapped paths
+                    plan.append((("lo", s.name, cname), g, lo[ok], {"pen": clear}))
+                    plan.append((("hi", s.name, cname), g, hi[ok], {"pen": clear}))
+                    plan.append((("band", s.name, cname), None, None, {"brush": pg.mkBrush(with_alpha(color, 50))}))
                     ranges += [lo[ok], hi[ok]]
             if window > 1:
-                self._add(pg.PlotDataItem(s.gens, y, pen=pg.mkPen(with_alpha(color, 70), width=1),
-                                          connect="finite"))
+                plan.append((("faint", s.name, cname), s.gens, y,
+                             {"pen": pg.mkPen(with_alpha(color, 70), width=1), "connect": "finite"}))
                 shown = self._clean(moving_average(y, window), log)
             else:
                 shown = y
-            main = pg.PlotDataItem(s.gens, shown, pen=pg.mkPen(color, width=2), connect="finite", name=s.name)
-            self._add(main, s.name)
-            main.setDownsampling(auto=True, method="peak")  # after adding: needs its ViewBox
-            main.setClipToView(True)
+            plan.append((("main", s.name, cname), s.gens, shown,
+                         {"pen": pg.mkPen(color, width=2), "connect": "finite", "name": s.name}))
             ranges.append(y)
         theories = self._theories(self.series)
         self.theory_check.setEnabled(bool(theories))
@@ -391,17 +412,42 @@ class TimelineView(Pane):
             "Dashed: the closed-form expectation from the literature for these runs' settings" if theories else
             "No closed form is known for this metric with these runs' scenario and policy")
         if self.theory_check.isChecked():
+            top = max((int(s.gens.max()) for s in self.series if len(s.gens)), default=0)
             for name, ci, g, th in theories:
                 label = "theory" if len(theories) == 1 else f"theory ({name})"
-                item = pg.PlotDataItem(g, self._clean(th, log), name=label, connect="finite",
-                                       pen=pg.mkPen(c.series(ci) if len(theories) > 1 else c.theory, width=1.5,
-                                                    style=Qt.PenStyle.DashLine))
-                item.setZValue(20)
-                self._add(item, label)
+                tcolor = c.series(ci) if len(theories) > 1 else c.theory
+                plan.append((("theory", label, tcolor.name(tcolor.NameFormat.HexArgb)), g, self._clean(th, log),
+                             {"pen": pg.mkPen(tcolor, width=1.5, style=Qt.PenStyle.DashLine), "name": label,
+                              "connect": "finite"}))
                 # the theory widens the range only over the generations that exist, so a long target does
                 # not squash the data into a corner
-                top = max((int(s.gens.max()) for s in self.series if len(s.gens)), default=0)
                 ranges.append(self._clean(th[: top + 1], log))
+        keys = [key for key, *_ in plan]
+        if keys == self._keys and log == self._log_state and len(self._drawn) == len(plan):
+            for item, (key, x, y, _) in zip(self._drawn, plan):
+                if key[0] != "band":  # a band follows its two curves by itself
+                    item.setData(x, y)
+        else:
+            series = self.series
+            self._clear_items()
+            self.series = series
+            if log != self._log_state:
+                pi.setLogMode(False, log)
+                self._log_state = log
+            for key, x, y, style in plan:
+                if key[0] == "band":
+                    band = pg.FillBetweenItem(self._drawn[-2], self._drawn[-1], brush=style["brush"])
+                    band.setZValue(-5)
+                    self._add(band)
+                    continue
+                item = pg.PlotDataItem(x, y, **style)
+                if key[0] == "theory":
+                    item.setZValue(20)
+                self._add(item, style.get("name"))
+                if key[0] == "main":
+                    item.setDownsampling(auto=True, method="peak")  # after adding: needs its ViewBox
+                    item.setClipToView(True)
+            self._keys = keys
         self._max_gen = max([max(r.spec.generations for r in self.runs)] + [0])
         self._apply_ranges(ranges, log)
         self._place_legend(log)
@@ -431,22 +477,31 @@ class TimelineView(Pane):
             ((0, 1), (0, 1), (10, -8)): np.count_nonzero((fx < 0.4) & (fy < 0.35)),
         }
         best = min(corners, key=lambda k: corners[k])
-        self.legend.anchor(*best)
+        if best != self._corner:  # anchoring moves the legend (a relayout): only when the corner changes
+            self._corner = best
+            self.legend.anchor(*best)
 
     def _apply_ranges(self, arrays: list[np.ndarray], log: bool) -> None:
-        pi = self.plot.plotItem
-        pi.vb.setXRange(0, max(self._max_gen, 1), padding=0.01)
+        x1 = float(max(self._max_gen, 1))
         r = finite_range(*arrays, log=log)
+        pad: float | None = None
         if r is None:
-            pi.vb.setYRange(-1, 1) if not log else pi.vb.setYRange(-1, 1)
-            return
-        lo, hi = r
-        if log:
-            lo, hi = math.log10(lo), math.log10(hi)
-        if hi - lo < 1e-12:
-            pad = abs(hi) * 0.05 or (0.5 if log else 1.0)
-            lo, hi = lo - pad, hi + pad
-        pi.vb.setYRange(lo, hi, padding=0.06)
+            lo, hi = -1.0, 1.0
+        else:
+            lo, hi = r
+            if log:
+                lo, hi = math.log10(lo), math.log10(hi)
+            if hi - lo < 1e-12:
+                p = abs(hi) * 0.05 or (0.5 if log else 1.0)
+                lo, hi = lo - p, hi + p
+            pad = 0.06
+        vb = self.plot.plotItem.vb
+        wanted = (x1, lo, hi, pad)
+        if self._ranges is not None and self._ranges[0] == wanted and vb.viewRange() == self._ranges[1]:
+            return  # unchanged (and not zoomed since): setting it again would re-layout the axes for nothing
+        vb.setXRange(0, x1, padding=0.01)
+        vb.setYRange(lo, hi, padding=pad)
+        self._ranges = (wanted, vb.viewRange())
 
     def refresh(self, run_id: int) -> None:
         """New generations of a run: redraw when it is shown and has grown."""

@@ -536,3 +536,60 @@ def test_view_state_round_trip(qtbot, panel: GenerationPanel, project: Project) 
     assert other.timeline.metric != "w1"
     other.set_runs(run, [run])
     assert other.timeline.metric == "w1"  # the choice comes back with a run that has it
+
+
+# ---- a growing run stays cheap to redraw (and draws the same) ------------------------------------------------------
+def test_growing_run_updates_items_in_place_and_draws_the_same(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    path = tmp_path / "inplace.collapse"
+    writer = Project(path, create=True)
+    (rid,) = create_runs(writer, RunSpec.build("gaussian", "replace", {}, 30, 200, 5), name="inplace")
+    reader = Project(path)
+    panel = GenerationPanel()
+    qtbot.addWidget(panel)
+    panel.resize(800, 700)
+    panel.show()
+    panel.set_cache(RunCache(reader))
+    run = reader.run(rid)
+    panel.set_runs(run, [run])
+    # the distribution view is built when the run is set, not when its first generation arrives
+    assert panel.distribution.views.get("hist1d") is not None and panel.distribution.message is not None
+    gen_iter = drive(writer, rid)
+    for rec in gen_iter:
+        if rec.generation == 10:
+            break
+    gen_iter.close()
+    panel.refresh(rid)
+    panel.flush()
+    qtbot.wait(10)
+    tl, hm = panel.timeline, panel.heatmap
+    drawn = list(tl._drawn)
+    main = tl.items["inplace"]
+    panel.heatmap.image.render()
+    renders = hm.image.full_renders
+    for rec in drive(writer, rid):
+        if rec.generation in (20, 30):
+            panel.refresh(rid)
+            panel.flush()
+            hm.image.render()
+    # the timeline's items were updated, not rebuilt, and show every stored value
+    assert tl._drawn == drawn and tl.items["inplace"] is main
+    gens, vals = writer.metric_series(rid, tl.metric)
+    x, y = data_of(main)
+    assert np.array_equal(x, gens) and np.allclose(y, vals)
+    # the heatmap appended its columns without mapping the old ones again, and draws what ImageItem draws
+    assert hm.image_shape == (31, 100) and hm.image.full_renders == renders
+    ref = pg.ImageItem(axisOrder="col-major")
+    ref.setLookupTable(hm.image.lut)
+    ref.setImage(np.array(hm.image.image), autoLevels=False, levels=hm.image.levels)
+    ref.render()
+    a = hm.image.qimage.convertToFormat(ref.qimage.format())
+    assert a.size() == ref.qimage.size() and a == ref.qimage
+    # another option (log colour off) maps everything again, with the new levels
+    hm.log_check.setChecked(False)
+    hm.image.render()
+    assert hm.image.full_renders == renders + 1
+    ref.setImage(np.array(hm.image.image), autoLevels=False, levels=hm.image.levels)
+    ref.render()
+    assert hm.image.qimage.convertToFormat(ref.qimage.format()) == ref.qimage
+    reader.close()
+    writer.close()
