@@ -18,6 +18,8 @@ from core.runner import create_runs
 from core.store import Project, ProjectError
 
 DEMO_FILE = "demo.collapse"
+DEMO_READY = ("Demo: a pure refit (replace) beside a run that mixes in 50% real data. Space plays the generations; "
+              "select runs on the left to compare them.")  # the status line once the demo is computed
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,106 @@
+"""Every question the main window asks the user, behind one replaceable object.
+
+:class:`Dialogs` opens the real modal dialogs; tests replace it with an object that answers from a script.
+:func:`save_target` is the "ask for a file to write, add the extension" step the window's actions share.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QMessageBox,
+    QSpinBox,
+    QWidget,
+)
+
+
+class PngOptionsDialog(QDialog):
+    """Size and background of a PNG export."""
+
+    def __init__(self, parent: QWidget | None, size: tuple[int, int], transparent: bool) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export PNG")
+        self.width_spin = self._pixels_spin(size[0], "Width of the image in pixels")
+        self.height_spin = self._pixels_spin(size[1], "Height of the image in pixels")
+        self.transparent_box = QCheckBox("Transparent background")
+        self.transparent_box.setChecked(transparent)
+        self.transparent_box.setToolTip("Leave the background transparent instead of white (for slides)")
+        form = QFormLayout(self)
+        form.addRow("Width", self.width_spin)
+        form.addRow("Height", self.height_spin)
+        form.addRow(self.transparent_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    @staticmethod
+    def _pixels_spin(value: int, tip: str) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(100, 10000)
+        spin.setValue(value)
+        spin.setSuffix(" px")
+        spin.setToolTip(tip)
+        return spin
+
+    def result_options(self) -> tuple[tuple[int, int], bool]:
+        """((width, height), transparent) as chosen."""
+        return (self.width_spin.value(), self.height_spin.value()), self.transparent_box.isChecked()
+
+
+class Dialogs:
+    """Every question the window asks. Tests replace this object with one that answers from a script."""
+
+    def open_path(self, parent: QWidget, title: str, filters: str, start: str = "") -> str | None:
+        """A file to open, or None when cancelled."""
+        path, _ = QFileDialog.getOpenFileName(parent, title, start, filters)
+        return path or None
+
+    def save_path(self, parent: QWidget, title: str, suggested: str, filters: str) -> str | None:
+        """A file to write, or None when cancelled (the dialog asks before replacing)."""
+        path, _ = QFileDialog.getSaveFileName(parent, title, suggested, filters)
+        return path or None
+
+    def error(self, parent: QWidget, title: str, text: str) -> None:
+        """Show an error (modal)."""
+        QMessageBox.critical(parent, title, text)
+
+    def info(self, parent: QWidget, title: str, text: str) -> None:
+        """Show a note (modal)."""
+        QMessageBox.information(parent, title, text)
+
+    def confirm(self, parent: QWidget, title: str, text: str) -> bool:
+        """Ask yes/cancel; True for yes."""
+        answer = QMessageBox.question(parent, title, text, QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def png_options(self, parent: QWidget, size: tuple[int, int],
+                    transparent: bool) -> tuple[tuple[int, int], bool] | None:
+        """Size and background of a PNG export, or None when cancelled."""
+        dlg = PngOptionsDialog(parent, size, transparent)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dlg.result_options()
+
+
+def with_suffix(path: str, suffix: str) -> str:
+    """Add `suffix` (".png") when the chosen name has no extension."""
+    p = Path(path)
+    return str(p) if p.suffix else str(p.with_suffix(suffix))
+
+
+def save_target(dialogs: Dialogs, parent: QWidget, path: str | None, title: str, suggested: str, filters: str,
+                suffix: str) -> str | None:
+    """`path`, or else the file the user chooses (None when cancelled), with `suffix` added when it has none."""
+    if not path:
+        path = dialogs.save_path(parent, title, suggested, filters)
+        if not path:
+            return None
+    return with_suffix(path, suffix)
