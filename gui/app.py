@@ -278,10 +278,24 @@ class ErrorReporter(QObject):
 
 
 # ---- start-up ----------------------------------------------------------------------------------------------------
-PRELOAD_MODULES = ("scipy", "scipy.special", "scipy.stats", "sklearn", "sklearn.mixture", "sklearn.neighbors")
+PRELOAD_MODULES = ("scipy", "scipy.special", "scipy.stats", "sklearn", "sklearn.mixture", "sklearn.neighbors",
+                   "sklearn.decomposition", "sklearn.linear_model", "sklearn.datasets", "sklearn.model_selection")
 
 
-def _preload() -> None:
+_preloaded = False
+
+
+def preload() -> None:
+    """Import the heavy libraries a run needs, on the GUI thread, once, before any worker thread starts.
+
+    Importing scikit-learn for the first time inside a worker thread while the GUI thread ran Qt timers
+    deadlocked intermittently (both threads waiting for the GIL inside the import; seen in tests/gui), so the
+    imports happen here instead, before the first run; later calls return at once. Then the start-up
+    objects are frozen out of the garbage collector's full passes."""
+    global _preloaded
+    if _preloaded:
+        return
+    _preloaded = True
     import gc
     import importlib
 
@@ -295,15 +309,6 @@ def _preload() -> None:
     # during a run held the GIL for ~80 ms and stalled the window.
     gc.collect()
     gc.freeze()
-
-
-def preload_in_background() -> threading.Thread:
-    """Import the heavy libraries a run needs (scikit-learn takes ~1 s) in a background thread, so the first
-    Start does not freeze the window while the GUI thread imports them; then freeze the start-up objects out
-    of the garbage collector's full passes."""
-    t = threading.Thread(target=_preload, name="collapse-lab-preload", daemon=True)
-    t.start()
-    return t
 
 
 # ---- entry point ----------------------------------------------------------------------------------------------
@@ -363,7 +368,8 @@ def run_app(path: str | None) -> int:
     window = MainWindow(data_dir=data_dir)
     reporter.parent_widget = window
     window.show()
-    preload_in_background()
+    app.processEvents()  # paint the window before the one-off imports below
+    preload()
     if path is None:
         window.open_demo()
     else:

@@ -5,9 +5,9 @@ Every function takes one of `GenerationPanel.charts()` (or any widget): a chart 
 (`export_target()`) is exported without its controls.
 
 What is possible offline with the pinned stack: PNG and SVG always (Qt and pyqtgraph's SVG exporter, which
-works with PySide6 6.10). Animated GIF needs Pillow, which is not a dependency: without it the frames are
-written as numbered PNGs. MP4 needs an ``ffmpeg`` executable on the PATH (checked at call time); the Qt
-Essentials wheel has no video encoder.
+works with PySide6 6.10). Animated GIF uses Pillow and MP4 the ffmpeg binary that the imageio-ffmpeg wheel
+ships (or an ``ffmpeg`` on the PATH); both are dependencies, and if either is missing the frames are written as
+numbered PNGs with a note saying why. The Qt Essentials wheel has no video encoder of its own.
 """
 
 from __future__ import annotations
@@ -238,6 +238,19 @@ class AnimationResult:
     note: str | None = None
 
 
+def ffmpeg_executable() -> str | None:
+    """An ffmpeg program: the one on the PATH, else the one the imageio-ffmpeg package ships, else None."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return None
+
+
 def animation_formats() -> dict[str, str | None]:
     """Format -> None when available here, or the reason it is not."""
     out: dict[str, str | None] = {"png": None}
@@ -247,7 +260,7 @@ def animation_formats() -> dict[str, str | None]:
         out["gif"] = None
     except ImportError:
         out["gif"] = "Pillow is not installed (frames are written as numbered PNGs instead)"
-    out["mp4"] = None if shutil.which("ffmpeg") else "MP4 needs the ffmpeg program on the PATH"
+    out["mp4"] = None if ffmpeg_executable() else "MP4 needs the ffmpeg program (or the imageio-ffmpeg package)"
     return out
 
 
@@ -377,7 +390,7 @@ def _write_gif(images: list[QImage], path: Path, fps: int) -> None:
 
 
 def _write_mp4(frames_dir: Path, path: Path, fps: int) -> None:
-    ffmpeg = shutil.which("ffmpeg")
+    ffmpeg = ffmpeg_executable()
     if ffmpeg is None:
         raise ExportError("MP4 needs the ffmpeg program on the PATH")
     _check_writable(path)

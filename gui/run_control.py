@@ -156,6 +156,9 @@ class RunControl(QMainWindow):
             self._update_actions()
             return
         run_id = self._queue.pop(0)
+        from gui.app import preload
+
+        preload()  # heavy imports on this (GUI) thread, never first inside a worker
         worker = RunWorker(self.project.path, run_id)
         worker.run_started.connect(self._on_run_started)
         worker.progressed.connect(self._on_progress)
