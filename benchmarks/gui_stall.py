@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="collapse-stall-"))
     os.environ["COLLAPSE_LAB_DATA_DIR"] = str(tmp / "data")
-    from gui.app import apply_theme, make_app, preload_in_background
+    from gui.app import apply_theme, make_app, preload
 
     app = make_app()
     apply_theme(app)
@@ -100,7 +100,6 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), data_dir=tmp / "data")
     window.show()
-    preload = preload_in_background()  # as run_app does
     window.new_project(str(tmp / "stall.collapse"))
     profiler = StallProfiler() if args.profile else None
 
@@ -133,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             app.processEvents()
 
     settle(0.5)  # the window's first paint
-    while preload.is_alive():  # the user has not pressed Start within the first second or so
-        settle(0.05)
+    preload()  # as run_app does right after the first paint (a one-off ~1 s import, before any Start)
     failed = False
     for label, seed in (("cold (first run after launch)", 1), ("warm (second run)", 2)):
         window.run_panel.set_values(scenario=args.scenario, policy=args.policy, generations=args.generations,
