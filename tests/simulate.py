@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.engine import RunSpec, Simulation
+from core.runner import create_runs, drive
+from core.store import Project
 
 
 def simulate(scenario: str, policy: str, settings: dict[str, Any], generations: int, samples: int,
@@ -29,3 +33,27 @@ def within_se(values: np.ndarray, expected: float, k: float = 4.0) -> tuple[bool
     se = float(values.std(ddof=1) / np.sqrt(len(values)))
     ok = abs(mean - expected) <= k * se
     return ok, f"mean {mean:.6g} vs theory {expected:.6g}: {abs(mean - expected) / se if se else float('inf'):.2f} SE"
+
+
+def straight_and_resumed(tmp_path: Path, spec: RunSpec, stop_at: int, budget: int,
+                         dump: Callable[[Project, int], Any]) -> tuple[Any, Any]:
+    """`dump` of the run done straight through, and of the same run paused after generation `stop_at`, then
+    resumed in a reopened project (which must end finished)."""
+    with Project(tmp_path / "straight.collapse", create=True) as p:
+        (rid,) = create_runs(p, spec, samples_budget=budget)
+        for _ in drive(p, rid):
+            pass
+        straight = dump(p, rid)
+    with Project(tmp_path / "resumed.collapse", create=True) as p:
+        (rid,) = create_runs(p, spec, samples_budget=budget)
+        it = drive(p, rid)
+        for rec in it:
+            if rec.generation == stop_at:
+                break
+        it.close()
+    with Project(tmp_path / "resumed.collapse") as p:
+        for _ in drive(p, rid):
+            pass
+        assert p.run(rid).status == "finished"
+        resumed = dump(p, rid)
+    return straight, resumed

@@ -16,6 +16,7 @@ from core.runner import create_runs, drive
 from core.scenarios import create_scenario, csv_data, scenario_class
 from core.scenarios.csv_data import EXAMPLE_CSV, Csv2DScenario, CsvScenario, load_csv
 from core.store import Project, ProjectError
+from tests.simulate import straight_and_resumed
 
 GOOD = "a,b,label\n" + "".join(f"{i * 0.5:.1f},{(i * 7) % 11},x{i}\n" for i in range(30))
 
@@ -213,23 +214,8 @@ def _dump(project: Project, run_id: int) -> list[Any]:
 def test_deterministic_and_resume_equals_straight(tmp_path: Path, columns: str, model: str) -> None:
     spec = RunSpec.build("csv", "mix", {"columns": columns, "model": model, "alpha": 0.2}, 6, 60, 8)
     budget = 25 if model != "kde" else 10**6  # a reservoir (regenerated on resume) where the model allows it
-    with Project(tmp_path / "a.collapse", create=True) as p:
-        (rid,) = create_runs(p, spec, samples_budget=budget)
-        for _ in drive(p, rid):
-            pass
-        straight = _dump(p, rid)
-    with Project(tmp_path / "b.collapse", create=True) as p:
-        (rid,) = create_runs(p, spec, samples_budget=budget)
-        it = drive(p, rid)
-        for rec in it:
-            if rec.generation == 3:
-                break
-        it.close()
-    with Project(tmp_path / "b.collapse") as p:
-        for _ in drive(p, rid):
-            pass
-        assert p.run(rid).status == "finished"
-        assert _dump(p, rid) == straight
+    straight, resumed = straight_and_resumed(tmp_path, spec, 3, budget, _dump)
+    assert resumed == straight
 
 
 def test_changed_file_stops_a_resumed_run(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from core.engine import RunSpec, Simulation
-from core.runner import create_runs, drive
 from core.scenarios import create_scenario
 from core.scenarios.digits import (
     CLASSES,
@@ -20,6 +19,7 @@ from core.scenarios.digits import (
     real_split,
 )
 from core.store import Project
+from tests.simulate import straight_and_resumed
 
 SEEDS = 6
 GENERATIONS = 5
@@ -217,23 +217,9 @@ def _dump(project: Project, run_id: int) -> list[Any]:
 
 def test_same_seed_same_results_and_resume_equals_straight(tmp_path: Path) -> None:
     spec = RunSpec.build("digits", "filter", {"verifier": "quality", "threshold": 0.1}, 4, 80, 21)
-    with Project(tmp_path / "a.collapse", create=True) as p:
-        (rid,) = create_runs(p, spec, samples_budget=50)  # a reservoir: resume regenerates from the model
-        for _ in drive(p, rid):
-            pass
-        straight = _dump(p, rid)
-    with Project(tmp_path / "b.collapse", create=True) as p:
-        (rid,) = create_runs(p, spec, samples_budget=50)
-        it = drive(p, rid)
-        for rec in it:
-            if rec.generation == 2:
-                break
-        it.close()
-    with Project(tmp_path / "b.collapse") as p:
-        for _ in drive(p, rid):
-            pass
-        assert p.run(rid).status == "finished"
-        assert _dump(p, rid) == straight
+    # samples_budget=50 stores a reservoir: resume regenerates samples from the stored model
+    straight, resumed = straight_and_resumed(tmp_path, spec, 2, 50, _dump)
+    assert resumed == straight
     other = list(Simulation(RunSpec.build("digits", "filter", {"verifier": "quality", "threshold": 0.1}, 1, 80,
                                           22)).run())
     assert other[1].samples.tobytes() != straight[1][1]

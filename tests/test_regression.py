@@ -12,10 +12,10 @@ import pytest
 from core.cli import main
 from core.engine import RunSpec, Simulation
 from core.params import ParamError
-from core.runner import create_runs, drive
 from core.scenarios import create_scenario
 from core.scenarios.regression import RegressionScenario, ols
 from core.store import Project
+from tests.simulate import straight_and_resumed
 
 T, D, SIGMA = 50, 5, 1.0
 SEEDS = 500
@@ -205,23 +205,8 @@ def _dump(project: Project, run_id: int) -> list[tuple[Any, ...]]:
 def test_resume_with_reservoir_equals_straight_run(tmp_path: Path, policy: str) -> None:
     """A samples budget below T stores a reservoir; resuming then regenerates samples from stored weights."""
     spec = RunSpec.build("regression", policy, {"dims": 3}, 8, 40, 11)
-    with Project(tmp_path / "a.collapse", create=True) as p:
-        (rid,) = create_runs(p, spec, samples_budget=15)
-        for _ in drive(p, rid):
-            pass
-        straight = _dump(p, rid)
-    with Project(tmp_path / "b.collapse", create=True) as p:
-        (rid,) = create_runs(p, spec, samples_budget=15)
-        it = drive(p, rid)
-        for rec in it:
-            if rec.generation == 4:
-                break
-        it.close()
-    with Project(tmp_path / "b.collapse") as p:
-        for _ in drive(p, rid):
-            pass
-        assert p.run(rid).status == "finished"
-        assert _dump(p, rid) == straight
+    straight, resumed = straight_and_resumed(tmp_path, spec, 4, 15, _dump)
+    assert resumed == straight
 
 
 def test_cli_run_info_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
