@@ -112,6 +112,18 @@ class ChartPlot(pg.PlotWidget):
     `table` (optional) returns the chart's data for CSV export.
     """
 
+    @classmethod
+    def still(cls, table: Callable[[], Table] | None, bottom: str, left: str | None = None) -> ChartPlot:
+        """A chart with fixed axes (no mouse zoom, no context menu), labelled, with an optional data table."""
+        plot = cls()
+        plot.setMouseEnabled(False, False)
+        plot.setMenuEnabled(False)
+        plot.table = table
+        plot.set_axis_label("bottom", bottom)
+        if left is not None:
+            plot.set_axis_label("left", left)
+        return plot
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, axisItems={"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")})
         self.theme_changed: list[Callable[[ChartColors], None]] = []

@@ -40,16 +40,11 @@ class RankView(KindView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.finish_header()
-        self.plot = ChartPlot()
-        self.plot.setMouseEnabled(False, False)
-        self.plot.setMenuEnabled(False)
-        self.plot.table = self.table
+        self.plot = ChartPlot.still(self.table, "rank (most frequent first)", "frequency")
         self.body.addWidget(self.plot, 1)
         pi = self.plot.plotItem
         pi.setLogMode(True, True)
         pi.showGrid(x=True, y=True, alpha=0.12)
-        self.plot.set_axis_label("bottom", "rank (most frequent first)")
-        self.plot.set_axis_label("left", "frequency")
         pi.getAxis("left").setWidth(56)
         self.legend = pi.addLegend(offset=(-10, 10))
         self.truth_item = pg.PlotDataItem(name="real probabilities")

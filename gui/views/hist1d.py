@@ -59,15 +59,10 @@ class Hist1DView(KindView):
             self.header.addWidget(w)
         self.finish_header()
 
-        self.plot = ChartPlot()
-        self.plot.setMouseEnabled(False, False)
-        self.plot.setMenuEnabled(False)
-        self.plot.table = self.table
+        self.plot = ChartPlot.still(self.table, "value", "samples per bin")
         self.body.addWidget(self.plot, 1)
         pi = self.plot.plotItem
         pi.showGrid(x=False, y=True, alpha=0.15)
-        self.plot.set_axis_label("bottom", "value")
-        self.plot.set_axis_label("left", "samples per bin")
         pi.getAxis("left").setWidth(56)
 
         self.ghost_item = pg.PlotDataItem(stepMode="center", fillLevel=0)

@@ -50,14 +50,9 @@ class Hist2DView(KindView):
             self.header.addWidget(w)
         self.finish_header()
 
-        self.plot = ChartPlot()
-        self.plot.setMouseEnabled(False, False)
-        self.plot.setMenuEnabled(False)
-        self.plot.table = self.table
+        self.plot = ChartPlot.still(self.table, "x₁", "x₂")
         self.body.addWidget(self.plot, 1)
         pi = self.plot.plotItem
-        self.plot.set_axis_label("bottom", "x₁")
-        self.plot.set_axis_label("left", "x₂")
         pi.getAxis("left").setWidth(56)
         self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setColorMap(heat_colormap())

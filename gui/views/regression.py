@@ -31,15 +31,10 @@ class RegressionView(KindView):
         self.ghost_check.toggled.connect(self._options_changed)
         self.header.addWidget(self.ghost_check)
         self.finish_header()
-        self.plot = ChartPlot()
-        self.plot.setMouseEnabled(False, False)
-        self.plot.setMenuEnabled(False)
-        self.plot.table = self.table
+        self.plot = ChartPlot.still(self.table, "true signal x·w*", "label y")
         self.body.addWidget(self.plot, 1)
         pi = self.plot.plotItem
         pi.showGrid(x=True, y=True, alpha=0.12)
-        self.plot.set_axis_label("bottom", "true signal x·w*")
-        self.plot.set_axis_label("left", "label y")
         pi.getAxis("left").setWidth(56)
         self.legend = pi.addLegend(offset=(10, 10))
         self.ghost_points = pg.ScatterPlotItem(size=4, pen=None, name="generation 0 labels")
