@@ -169,14 +169,11 @@ def export_svg(widget: QWidget, path: str | os.PathLike[str]) -> Path:
     _check_writable(path)
     target = export_target(widget)
     try:
-        if isinstance(target, pg.PlotWidget):
+        if isinstance(target, pg.GraphicsView):  # PlotWidget included: export its plot item, else the scene
             from pyqtgraph.exporters import SVGExporter
 
-            SVGExporter(target.plotItem).export(fileName=str(path))
-        elif isinstance(target, pg.GraphicsView):
-            from pyqtgraph.exporters import SVGExporter
-
-            SVGExporter(target.scene()).export(fileName=str(path))
+            item = target.plotItem if isinstance(target, pg.PlotWidget) else target.scene()
+            SVGExporter(item).export(fileName=str(path))
         else:
             from PySide6.QtSvg import QSvgGenerator
 

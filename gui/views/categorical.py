@@ -122,9 +122,6 @@ class RankView(KindView):
         self.set_info(f"Generation {k} · {frame.n_samples:,} samples · categories seen: {len(r):,} of {total:,} "
                       f"(generation 0: {self._n0:,}){' · fit: ' + model if model else ''}")
 
-    def export_target(self) -> QWidget:
-        return self.plot
-
     def table(self) -> Table:
         if self.run is None or self.cache is None or self.generation < 0:
             return [], []
@@ -376,9 +373,6 @@ class ImagesView(KindView):
             share = f" · most common class {self._labels[top]} ({fmt_num(100 * counts[top] / counts.sum())}%)"
         self.set_info(f"Generation {k} · {frame.n_samples:,} samples · classes present: {present} of "
                       f"{len(self._labels) or len(counts)}{share}")
-
-    def export_target(self) -> QWidget:
-        return self.plot
 
     def table(self) -> Table:
         if self.run is None or self.cache is None or self.generation < 0:

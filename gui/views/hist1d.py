@@ -321,9 +321,6 @@ class Hist1DView(KindView):
                       f"{' · fit: ' + model if model else ''}{note}")
 
     # ---- export ----------------------------------------------------------------------------------------------
-    def export_target(self) -> QWidget:
-        return self.plot
-
     def table(self) -> Table:
         if self.run is None or self.cache is None or self.generation < 0:
             return [], []

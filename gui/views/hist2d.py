@@ -186,9 +186,6 @@ class Hist2DView(KindView):
         note = f" · {frame.note}" if frame.note else ""
         self.set_info(f"Generation {k} · {frame.n_samples:,} samples{' · fit: ' + model if model else ''}{note}")
 
-    def export_target(self) -> QWidget:
-        return self.plot
-
     def table(self) -> Table:
         if self.run is None or self.cache is None or self.generation < 0:
             return [], []

@@ -49,8 +49,9 @@ class KindView(QWidget):
         """The run has new generations (fixed axes may need to widen)."""
 
     def export_target(self) -> QWidget:
-        """The widget an export renders (the chart without its controls)."""
-        return self
+        """The widget an export renders: the view's chart (`self.plot`) when it has one, else the whole view."""
+        plot = getattr(self, "plot", None)
+        return plot if plot is not None else self
 
     def table(self) -> Table:
         return [], []

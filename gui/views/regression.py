@@ -110,9 +110,6 @@ class RegressionView(KindView):
         self.set_info(f"Generation {k} · {frame.n_samples:,} rows · fit slope along w*: {fmt_num(slope)} · "
                       f"||w − w*||² = {fmt_num(err)}{note}")
 
-    def export_target(self) -> QWidget:
-        return self.plot
-
     def table(self) -> Table:
         if self.run is None or self.cache is None or self.generation < 0:
             return [], []
