@@ -63,10 +63,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--generations", type=int, default=0, help="generations per measurement (default by M)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10**4, 10**5, 10**6], help="sample sizes M")
     args = ap.parse_args()
     print(f"{'M':>9} {'baseline ms/gen':>16} {'engine ms/gen':>14} {'ratio':>6}")
-    for m in (10**4, 10**5, 10**6):
-        gens = args.generations or {10**4: 300, 10**5: 100, 10**6: 20}[m]
+    for m in args.sizes:
+        gens = args.generations or max(20, min(300, 3 * 10**6 // m))
         base, ours = [], []
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(args.repeats):  # interleaved, so drift in machine load hits both alike

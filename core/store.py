@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import socket
 import sqlite3
@@ -452,8 +453,8 @@ class Project:
         now = _now()
         hist = np.ascontiguousarray(record.histogram, dtype="<i4").tobytes()
         curve = None if record.curve is None else np.ascontiguousarray(record.curve, dtype="<f4").tobytes()
-        data = np.ascontiguousarray(stored, dtype=run.dtype).tobytes()
-        metrics = json.dumps({k: _json_float(v) for k, v in record.metrics.items()})
+        data = memoryview(np.ascontiguousarray(stored, dtype=run.dtype)).cast("B")  # bound as a BLOB, no copy
+        metrics = _metrics_json(record.metrics)
         with self._guard(f"saving generation {record.generation}"), self.db.atomic():
             self.db.execute(
                 "INSERT OR REPLACE INTO generations (run_id, generation, model, n_samples, n_stored, histogram, curve, "
@@ -604,14 +605,22 @@ class Project:
                 self.db.execute("PRAGMA synchronous = NORMAL")
 
 
+def _metrics_json(metrics: dict[str, float]) -> str:
+    """Metrics as a JSON object, with non-finite values encoded by ``_json_float``."""
+    values = [float(v) for v in metrics.values()]
+    if all(map(math.isfinite, values)):
+        return json.dumps(dict(zip(metrics, values)))
+    return json.dumps({k: _json_float(v) for k, v in zip(metrics, values)})
+
+
 def _json_float(v: float) -> float | str | None:
     """A metric value for JSON: NaN -> null, +-inf -> "inf"/"-inf" (JSON has no infinities)."""
     v = float(v)
-    if np.isnan(v):
+    if math.isfinite(v):
+        return v
+    if math.isnan(v):
         return None
-    if np.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
+    return "inf" if v > 0 else "-inf"
 
 
 def _from_json_float(v: float | str | None) -> float:

@@ -204,3 +204,19 @@ def test_damaged_rows_give_a_clear_error(tmp_path: Path, sql: str, fragment: str
     con.close()
     with Project(path) as p, pytest.raises(ProjectError, match=fragment):
         p.runs()
+
+
+def test_non_finite_and_numpy_metric_values_round_trip(tmp_path: Path) -> None:
+    from core.engine import GenerationRecord
+
+    with Project(tmp_path / "p.collapse", create=True) as p:
+        (rid,) = create_runs(p, RunSpec.build("gaussian", "replace", {}, 3, 4, 1), name="r")
+        info = p.run(rid)
+        values = {"a": np.float32(0.25), "b": float("nan"), "c": float("inf"), "d": -np.inf, "e": np.int64(3)}
+        for g in range(2):
+            rec = GenerationRecord(g, np.arange(4, dtype=np.float32), {"mean": 0.0, "std": 1.0},
+                                   values if g else {k: 1.0 for k in values}, np.zeros(100, np.int64), None, None)
+            p.commit_generation(info, rec)
+        got = {k: p.metric_series(rid, k)[1][1] for k in values}
+    assert got["a"] == 0.25 and np.isnan(got["b"]) and got["e"] == 3.0
+    assert got["c"] == np.inf and got["d"] == -np.inf

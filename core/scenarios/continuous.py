@@ -6,7 +6,7 @@ import weakref
 
 import numpy as np
 
-from core.metrics import FineGrid1D, kl_divergence, moments, plugin_entropy
+from core.metrics import FineGrid1D, KLReference, moments, plugin_entropy
 from core.scenarios.base import MetricInfo, Model, Scenario
 
 DISPLAY_BINS = 100
@@ -46,7 +46,7 @@ class Continuous1D(Scenario):
         real32 = np.asarray(real, dtype=np.float32)
         self._ref_fine = self.grid1d.fine_counts(real32)
         self._ref_excess = self.grid1d.outside_excess(real32, self._ref_fine)
-        self._ref_flows = self.grid1d.with_flows(self._ref_fine)
+        self._ref_kl = KLReference(self.grid1d.with_flows(self._ref_fine))
         self.ref_var = sd * sd
         # Percentiles of all real data we have (generation 0 plus the held-out draws): stable even for small M.
         pooled = np.concatenate([real64, np.asarray(heldout, dtype=np.float64).ravel()])
@@ -67,23 +67,24 @@ class Continuous1D(Scenario):
             "p1": self.p1,
             "p99": self.p99,
         }
-        self._fine_cache: tuple[weakref.ref[np.ndarray], np.ndarray] | None = None
+        self._fine_cache: tuple[weakref.ref[np.ndarray], np.ndarray, np.ndarray] | None = None
 
-    def _fine(self, samples: np.ndarray) -> np.ndarray:
-        # histogram() and metrics() of one generation share the same pass over the samples.
+    def _fine(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(fine counts, display counts) of one generation's samples; histogram() and metrics() share one pass."""
         cached = self._fine_cache
         if cached is not None and cached[0]() is samples:
-            return cached[1]
+            return cached[1], cached[2]
         fine = self.grid1d.fine_counts(samples)
-        self._fine_cache = (weakref.ref(samples), fine)
-        return fine
+        display = self.grid1d.display_counts(fine).astype(np.int64, copy=False)
+        self._fine_cache = (weakref.ref(samples), fine, display)
+        return fine, display
 
     def histogram(self, samples: np.ndarray) -> np.ndarray:
-        return self.grid1d.display_counts(self._fine(samples)).astype(np.int64)
+        return self._fine(samples)[1].copy()
 
     def metrics(self, samples: np.ndarray, model: Model, generation: int) -> dict[str, float]:
         x = samples
-        fine = self._fine(x)
+        fine, display = self._fine(x)
         n = len(x)
         mean, var = moments(x)
         excess = self.grid1d.outside_excess(x, fine)
@@ -93,8 +94,8 @@ class Continuous1D(Scenario):
             "std": float(np.sqrt(var)),
             "var_ratio": var / self.ref_var if self.ref_var > 0 else float("nan"),
             "w1": self.grid1d.w1(fine, excess, self._ref_fine, self._ref_excess),
-            "kl": kl_divergence(self._ref_flows, self.grid1d.with_flows(fine)),
-            "entropy": plugin_entropy(self.grid1d.display_counts(fine), self.grid1d.width),
+            "kl": self._ref_kl(self.grid1d.with_flows(fine, display)),
+            "entropy": plugin_entropy(display, self.grid1d.width),
             "tail_mass": tails / n if n else float("nan"),
             "nll": self._nll(model),
         }
