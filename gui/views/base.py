@@ -11,7 +11,15 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
 from PySide6.QtGui import QPainter, QPalette
-from PySide6.QtWidgets import QGraphicsItem, QLabel, QSizePolicy, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from core.params import ParamError
 from core.scenarios import scenario_class
@@ -199,6 +207,40 @@ class Pane(QStackedWidget):
     def message(self) -> str | None:
         """The sentence shown, or None when the content is shown."""
         return self.label.text() if self.currentWidget() is self.label else None
+
+
+class GenerationChartPane(Pane):
+    """A Pane whose content is a row of controls (``header``) above a chart (``plot``) with generations along x;
+    subclasses add their controls to the header and provide ``table()`` for the chart's data export."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self._box = QWidget()
+        super().__init__(self._box, parent)
+        outer = QVBoxLayout(self._box)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        self.header = QHBoxLayout()
+        self.header.setContentsMargins(6, 2, 6, 0)
+        self.header.setSpacing(8)
+        outer.addLayout(self.header)
+        self.plot = ChartPlot()
+        self.plot.setMouseEnabled(True, False)
+        self.plot.table = self.table
+        outer.addWidget(self.plot, 1)
+        self.plot.plotItem.getAxis("left").setWidth(AXIS_WIDTH)
+        self.plot.set_axis_label("bottom", "generation")
+
+    def table(self) -> Table | None:
+        raise NotImplementedError
+
+    @property
+    def showing_chart(self) -> bool:
+        """Whether the chart (not a message) is shown."""
+        return self.currentWidget() is self._box
+
+    def export_target(self) -> QWidget:
+        """What Export image captures: the chart, or the message when no chart is shown."""
+        return self.plot if self.showing_chart else self
 
 
 class Coalescer(QObject):

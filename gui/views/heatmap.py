@@ -10,13 +10,13 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QWidget
 
 from core.params import ParamError
 from core.store import RunInfo
 from gui.cache import RunCache
 from gui.theme_colors import ChartColors, heat_colormap
-from gui.views.base import AXIS_WIDTH, ChartPlot, ElidedLabel, Pane, Table, view_kind
+from gui.views.base import ElidedLabel, GenerationChartPane, Table, view_kind
 
 MAX_RANKS = 200  # category kinds: the heatmap shows the most frequent categories of generation 0
 CATEGORY_KINDS = ("rank", "text", "images")
@@ -125,19 +125,13 @@ class _GrowingImage(pg.ImageItem):
         self._unrenderable = False
 
 
-class HeatmapView(Pane):
+class HeatmapView(GenerationChartPane):
     """Whole-run drift at a glance, with a line at the current generation; click to jump."""
 
     generation_picked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        self._box = QWidget()
-        super().__init__(self._box, parent)
-        outer = QVBoxLayout(self._box)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(2)
-        header = QHBoxLayout()
-        header.setContentsMargins(6, 2, 6, 0)
+        super().__init__(parent)
         self.title = QLabel("Drift heatmap")
         self.title.setToolTip("Each column is one generation; colour = share of that generation's samples in each "
                               "bin. Click to jump to a generation.")
@@ -151,20 +145,11 @@ class HeatmapView(Pane):
         self.axis_combo.setToolTip("2-D runs: which coordinate's distribution the heatmap shows")
         self.axis_combo.setVisible(False)
         self.scale_label = ElidedLabel()
-        header.addWidget(self.title)
-        header.addWidget(self.log_check)
-        header.addWidget(self.axis_combo)
-        header.addWidget(self.scale_label, 1)
-        outer.addLayout(header)
-
-        self.plot = ChartPlot()
-        self.plot.setMouseEnabled(True, False)
+        for w in (self.title, self.log_check, self.axis_combo):
+            self.header.addWidget(w)
+        self.header.addWidget(self.scale_label, 1)
         self.plot.setMenuEnabled(False)
-        self.plot.table = self.table
-        outer.addWidget(self.plot, 1)
         pi = self.plot.plotItem
-        pi.getAxis("left").setWidth(AXIS_WIDTH)
-        self.plot.set_axis_label("bottom", "generation")
         self.image = _GrowingImage(axisOrder="col-major")
         self.image.setColorMap(heat_colormap())
         self.image.setAutoDownsample(True)
@@ -296,7 +281,7 @@ class HeatmapView(Pane):
     def refresh(self, run: RunInfo | None = None) -> None:
         """The current run has new generations (`run`: its fresh RunInfo)."""
         if run is not None and self.run is not None and run.id == self.run.id:
-            if self.currentWidget() is not self._box or self.rows is None:
+            if not self.showing_chart or self.rows is None:
                 self.set_run(run)
                 self.cursor.setValue(self.generation)
                 return
@@ -309,7 +294,7 @@ class HeatmapView(Pane):
     def update_data(self) -> None:
         """Append the generations committed since the last call (cheap; called by refresh)."""
         run = self.run
-        if run is None or self.cache is None or self.currentWidget() is not self._box:
+        if run is None or self.cache is None or not self.showing_chart:
             return
         gens, mat = self.cache.histograms(run)
         if not len(gens) or not mat.size:
@@ -407,9 +392,6 @@ class HeatmapView(Pane):
         """(generations, display bins) of the drawn image; (0, 0) when empty."""
         img = self.image.image
         return tuple(img.shape) if img is not None else (0, 0)
-
-    def export_target(self) -> QWidget:
-        return self.plot if self.currentWidget() is self._box else self
 
     def table(self) -> Table:
         if self.rows is None or not self.rows.n or self.run is None:

@@ -13,9 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QHBoxLayout,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -25,10 +23,8 @@ from core.store import RunInfo
 from gui.cache import RunCache
 from gui.theme_colors import ChartColors, with_alpha
 from gui.views.base import (
-    AXIS_WIDTH,
-    ChartPlot,
     ElidedLabel,
-    Pane,
+    GenerationChartPane,
     Table,
     cache_static,
     finite_range,
@@ -109,20 +105,13 @@ def group_mean_band(series: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.nda
     return gens, mean, mean - half, mean + half
 
 
-class TimelineView(Pane):
+class TimelineView(GenerationChartPane):
     """One metric over generations for the selected runs."""
 
     generation_picked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        self._box = QWidget()
-        super().__init__(self._box, parent)
-        outer = QVBoxLayout(self._box)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(2)
-        header = QHBoxLayout()
-        header.setContentsMargins(6, 2, 6, 0)
-        header.setSpacing(8)
+        super().__init__(parent)
         self.metric_combo = QComboBox()
         self.metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.metric_combo.setToolTip("The metric to plot; hover an entry for what it means")
@@ -144,18 +133,10 @@ class TimelineView(Pane):
                                      "and policy have one")
         self.help_label = ElidedLabel()
         for w in (self.metric_combo, self.log_check, self.smooth_spin, self.replicates_check, self.theory_check):
-            header.addWidget(w)
-        header.addWidget(self.help_label, 1)
-        outer.addLayout(header)
-
-        self.plot = ChartPlot()
-        self.plot.setMouseEnabled(True, False)
-        self.plot.table = self.table
-        outer.addWidget(self.plot, 1)
+            self.header.addWidget(w)
+        self.header.addWidget(self.help_label, 1)
         pi = self.plot.plotItem
-        pi.getAxis("left").setWidth(AXIS_WIDTH)
         pi.showGrid(x=True, y=True, alpha=0.12)
-        self.plot.set_axis_label("bottom", "generation")
         self.legend = pi.addLegend(offset=(-10, 8))
         self.plot.apply_theme()
         self.cursor = pg.InfiniteLine(angle=90, movable=True)
@@ -505,7 +486,7 @@ class TimelineView(Pane):
 
     def refresh(self, run_id: int) -> None:
         """New generations of a run: redraw when it is shown and has grown."""
-        if self.cache is None or self.currentWidget() is not self._box:
+        if self.cache is None or not self.showing_chart:
             return
         run = next((r for r in self.runs if r.id == run_id), None)
         if run is None:
@@ -534,9 +515,6 @@ class TimelineView(Pane):
         self.generation_picked.emit(min(max(g, 0), self._max_gen))
 
     # ---- export ------------------------------------------------------------------------------------------------
-    def export_target(self) -> QWidget:
-        return self.plot if self.currentWidget() is self._box else self
-
     def table(self) -> Table:
         rows = []
         for s in self.series:
