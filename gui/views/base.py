@@ -209,6 +209,18 @@ class Pane(QStackedWidget):
         return self.label.text() if self.currentWidget() is self.label else None
 
 
+def header_layout(widget: QWidget) -> tuple[QVBoxLayout, QHBoxLayout]:
+    """Lay `widget` out as a row of controls above a body; returns (the whole column, the control row)."""
+    outer = QVBoxLayout(widget)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.setSpacing(2)
+    header = QHBoxLayout()
+    header.setContentsMargins(6, 2, 6, 0)
+    header.setSpacing(8)
+    outer.addLayout(header)
+    return outer, header
+
+
 class GenerationChartPane(Pane):
     """A Pane whose content is a row of controls (``header``) above a chart (``plot``) with generations along x;
     subclasses add their controls to the header and provide ``table()`` for the chart's data export."""
@@ -216,13 +228,7 @@ class GenerationChartPane(Pane):
     def __init__(self, parent: QWidget | None = None) -> None:
         self._box = QWidget()
         super().__init__(self._box, parent)
-        outer = QVBoxLayout(self._box)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(2)
-        self.header = QHBoxLayout()
-        self.header.setContentsMargins(6, 2, 6, 0)
-        self.header.setSpacing(8)
-        outer.addLayout(self.header)
+        outer, self.header = header_layout(self._box)
         self.plot = ChartPlot()
         self.plot.setMouseEnabled(True, False)
         self.plot.table = self.table

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from gui.cache import RunCache
-from gui.views.base import ElidedLabel, Table
+from gui.views.base import ElidedLabel, Table, header_layout
 
 
 class KindView(QWidget):
@@ -24,15 +24,8 @@ class KindView(QWidget):
         self.generation = -1
         self.notice = ""  # shown before the info text (e.g. "generation 300 is not computed yet")
         self._info_text = ""
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(2)
-        self.header = QHBoxLayout()
-        self.header.setContentsMargins(6, 2, 6, 0)
-        self.header.setSpacing(8)
-        outer.addLayout(self.header)
+        self.body, self.header = header_layout(self)
         self.info = ElidedLabel()
-        self.body = outer
 
     def finish_header(self) -> None:
         """Call after adding controls: the info text takes the rest of the row."""
