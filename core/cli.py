@@ -191,7 +191,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _selected_runs(project: Project, names: Sequence[str] | None) -> list[RunInfo]:
     if not names:
-        return project.runs()
+        runs, damaged = project.read_runs()
+        for d in damaged:
+            print(f"warning: left out a damaged run ({d})", file=sys.stderr)
+        return runs
     out: list[RunInfo] = []
     for n in names:
         found = project.find_runs(n)
@@ -255,9 +258,12 @@ def _key_params(run: RunInfo) -> str:
 
 def cmd_info(args: argparse.Namespace) -> int:
     with Project(args.file, readonly=True) as project:
-        runs = project.runs()
+        runs, damaged = project.read_runs()
         sizes = project.run_sizes()
-        print(f"{project.path}  ({_human_bytes(project.size_bytes())}, {len(runs)} run{'s' * (len(runs) != 1)})")
+        print(f"{project.path}  ({_human_bytes(project.size_bytes())}, {len(runs)} run{'s' * (len(runs) != 1)}"
+              f"{f', {len(damaged)} damaged' if damaged else ''})")
+        for d in damaged:
+            print(f"- cannot be read: {d}")
         for r in runs:
             print(f"- {r.name}: {r.scenario} / {r.policy}, M={r.spec.samples}, seed={r.spec.seed}"
                   f"{f', replicate {r.replicate + 1}' if r.group != r.name else ''}")

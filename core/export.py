@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,12 @@ from core.store import Project, ProjectError, RunInfo
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def escape_cell(value: Any) -> Any:
-    """A text cell made safe for spreadsheets; numbers pass through unchanged."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """A text cell made safe for spreadsheets; numbers (also as text, e.g. a bin edge in a header) pass through."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
 
@@ -61,7 +65,12 @@ def write_metrics_csv(project: Project, runs: Sequence[RunInfo], path: str | os.
     return _write(path, ("run", "replicate", "generation", "metric", "value"), rows)
 
 
+def _is_2d(run: RunInfo) -> bool:
+    return run.reference.get("bins", {}).get("kind") == "2d"
+
+
 def _bin_rows(run: RunInfo) -> list[tuple[Any, ...]]:
+    """Per bin: (left, right) on x, plus (bottom, top) on y for 2-D bins."""
     bins = run.reference.get("bins", {})
     kind = bins.get("kind")
     if kind == "1d":
@@ -69,8 +78,7 @@ def _bin_rows(run: RunInfo) -> list[tuple[Any, ...]]:
         return [(e[i], e[i + 1]) for i in range(len(e) - 1)]
     if kind == "2d":
         xe, ye = bins["x_edges"], bins["y_edges"]
-        return [(f"{xe[i]!r}..{xe[i + 1]!r}", f"{ye[j]!r}..{ye[j + 1]!r}")
-                for i in range(len(xe) - 1) for j in range(len(ye) - 1)]
+        return [(xe[i], xe[i + 1], ye[j], ye[j + 1]) for i in range(len(xe) - 1) for j in range(len(ye) - 1)]
     labels = bins.get("labels")
     if labels is not None:
         return [(label, label) for label in labels]
@@ -78,7 +86,12 @@ def _bin_rows(run: RunInfo) -> list[tuple[Any, ...]]:
 
 
 def write_histograms_csv(project: Project, runs: Sequence[RunInfo], path: str | os.PathLike[str]) -> int:
-    """run, replicate, generation, bin_left, bin_right, count (2-D bins: x range, y range; categories: label)."""
+    """run, replicate, generation, bin_left, bin_right, count; categories give their label as both edges. With
+    2-D runs, bin_left/bin_right are the x edges and two more columns, bin_bottom and bin_top, the y edges."""
+    header = ["run", "replicate", "generation", "bin_left", "bin_right", "count"]
+    two_d = any(_is_2d(r) for r in runs)
+    if two_d:
+        header += ["bin_bottom", "bin_top"]
 
     def rows() -> Iterator[tuple[Any, ...]]:
         for run in runs:
@@ -86,10 +99,11 @@ def write_histograms_csv(project: Project, runs: Sequence[RunInfo], path: str | 
             gens, mat = project.histograms(run.id)
             for g, counts in zip(gens, mat):
                 for i, c in enumerate(counts):
-                    left, right = bins[i] if i < len(bins) else (i, i + 1)
-                    yield run.name, run.replicate, int(g), left, right, int(c)
+                    edges = bins[i] if i < len(bins) else (i, i + 1)
+                    row = (run.name, run.replicate, int(g), edges[0], edges[1], int(c))
+                    yield row + (tuple(edges[2:4]) or ("", "")) if two_d else row
 
-    return _write(path, ("run", "replicate", "generation", "bin_left", "bin_right", "count"), rows())
+    return _write(path, header, rows())
 
 
 def _decoder(run: RunInfo) -> tuple[str, Any] | None:

@@ -181,6 +181,10 @@ def _translate(path: Path, exc: sqlite3.Error, doing: str) -> ProjectError:
                             "Use Save As / a new file in a writable folder.")
     if "malformed" in low or "not a database" in low or "corrupt" in low:
         return ProjectError(f"{path}: the project file is damaged ({text}).")
+    if "could not decode to utf-8" in low:  # the raw bytes would follow in the message: not for users
+        column = text.split("column", 1)[1].split("with text", 1)[0].strip(" '") if "column" in text else ""
+        return ProjectError(f"{path}: the project file is damaged (a text value{f' in {column}' if column else ''} "
+                            f"is not valid UTF-8, while {doing}).")
     if "unable to open" in low:
         return ProjectError(f"{path}: cannot open or create the file there (is the folder writable?).")
     if "locked" in low or "busy" in low:
@@ -379,11 +383,44 @@ class Project:
                 "AS last_generation FROM runs")
 
     def runs(self) -> list[RunInfo]:
-        """All runs, in creation order."""
-        with self._guard("reading the runs"):
-            cur = self.db.execute(self._RUN_SQL + " ORDER BY id")
-            cols = [c[0] for c in cur.description]
-            return [self._row_to_info(r, cols) for r in cur.fetchall()]
+        """All readable runs, in creation order (``read_runs`` also says which rows are damaged)."""
+        return self.read_runs()[0]
+
+    def read_runs(self) -> tuple[list[RunInfo], list[str]]:
+        """The readable runs in creation order, and one message per run row that is damaged.
+
+        One damaged row must not hide the others: when the whole listing cannot be read, rows are read one
+        by one. A ProjectError only when not even the list of run ids can be read.
+        """
+        try:
+            with self._guard("reading the runs"):
+                cur = self.db.execute(self._RUN_SQL + " ORDER BY id")
+                cols = [c[0] for c in cur.description]
+                rows = cur.fetchall()
+        except ProjectError:
+            rows = None
+        runs: list[RunInfo] = []
+        damaged: list[str] = []
+        if rows is not None:
+            for r in rows:
+                try:
+                    runs.append(self._row_to_info(r, cols))
+                except ProjectError as exc:
+                    damaged.append(self._without_path(exc))
+            return runs, damaged
+        with self._guard("reading the list of runs"):
+            ids = [int(r[0]) for r in self.db.execute("SELECT id FROM runs ORDER BY id").fetchall()]
+        for run_id in ids:
+            try:
+                runs.append(self.run(run_id))
+            except ProjectError as exc:
+                damaged.append(f"run id {run_id}: {self._without_path(exc)}")
+        return runs, damaged
+
+    def _without_path(self, exc: ProjectError) -> str:
+        text = str(exc)
+        prefix = f"{self.path}: "
+        return text[len(prefix):] if text.startswith(prefix) else text
 
     def run(self, run_id: int) -> RunInfo:
         with self._guard("reading a run"):
@@ -509,7 +546,11 @@ class Project:
         if not rows:
             return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.int64)
         gens = np.array([r[0] for r in rows], dtype=np.int64)
-        mat = np.stack([np.frombuffer(r[1], dtype="<i4") for r in rows]).astype(np.int64)
+        try:
+            mat = np.stack([np.frombuffer(r[1], dtype="<i4") for r in rows]).astype(np.int64)
+        except (ValueError, TypeError) as exc:
+            raise ProjectError(f"{self.path}: the project file is damaged (the histograms of run {run_id}: "
+                               f"{exc})") from None
         return gens, mat
 
     def samples(self, run: RunInfo, generation: int) -> np.ndarray:
@@ -555,10 +596,11 @@ class Project:
         """Tidy rows (run name, replicate, generation, metric, value) for export."""
         for run_id in run_ids:
             info = self.run(run_id)
-            cur = self.db.execute("SELECT generation, metric, value FROM metrics WHERE run_id = ? ORDER BY "
-                                  "generation, metric", [run_id])
-            for gen, metric, value in cur:
-                yield info.name, info.replicate, gen, metric, value
+            with self._guard(f"reading the metrics of run {info.name!r}"):
+                cur = self.db.execute("SELECT generation, metric, value FROM metrics WHERE run_id = ? ORDER BY "
+                                      "generation, metric", [run_id])
+                for gen, metric, value in cur:
+                    yield info.name, info.replicate, gen, metric, value
 
     # ---- whole file -----------------------------------------------------------------------------------------
     def save_as(self, target: str | os.PathLike[str]) -> None:
@@ -594,7 +636,8 @@ class Project:
 
     def run_sizes(self) -> dict[int, int]:
         """Bytes of stored samples per run."""
-        rows = self.db.execute("SELECT run_id, SUM(LENGTH(data)) FROM samples GROUP BY run_id").fetchall()
+        with self._guard("measuring the stored samples"):
+            rows = self.db.execute("SELECT run_id, SUM(LENGTH(data)) FROM samples GROUP BY run_id").fetchall()
         return {r[0]: int(r[1] or 0) for r in rows}
 
     def enable_wal(self) -> None:

@@ -89,6 +89,7 @@ class ProjectActions(QMainWindow):
         self.project = project
         self.cache = RunCache(project) if project is not None else None
         self._current, self._selected = None, []
+        self._damaged_reported = set()
         self.status_label.setText("")
         self.generation_panel.set_cache(self.cache)
         self.generation_panel.set_runs(None, [])
@@ -131,8 +132,15 @@ class ProjectActions(QMainWindow):
         self.project_label.setText(str(self.project.path))
 
     def _open(self, path: Path, create: bool) -> Project | None:
+        """Open (or create) a project whose list of runs can be read; otherwise one clear dialog and None."""
         try:
-            return Project(path, create=create)
+            project = Project(path, create=create)
+            try:
+                project.read_runs()  # not even the run ids readable: refuse now, before anything switches
+            except ProjectError:
+                project.close()
+                raise
+            return project
         except ProjectError as exc:
             self.show_error("Cannot open the project" if not create else "Cannot create the project", str(exc))
         except Exception as exc:  # e.g. an OSError the store did not translate

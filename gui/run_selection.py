@@ -42,6 +42,7 @@ class RunSelection(QMainWindow):
     def _init_selection_state(self) -> None:
         self._current: RunInfo | None = None
         self._selected: list[RunInfo] = []
+        self._damaged_reported: set[str] = set()  # damaged-run messages already shown for the open project
 
     def _connect_selection(self) -> None:
         self.run_panel.choose_file = self.choose_data_file  # type: ignore[method-assign]
@@ -59,10 +60,17 @@ class RunSelection(QMainWindow):
         if self.project is None:
             return []
         try:
-            runs = self.project.runs()
+            runs, damaged = self.project.read_runs()
         except ProjectError as exc:
+            runs, damaged = [], []
             self.show_error("Cannot read the project", str(exc))
-            return []
+        new_damage = [d for d in damaged if d not in self._damaged_reported]
+        if new_damage:
+            self._damaged_reported.update(new_damage)
+            n = len(new_damage)
+            self.show_error("Some runs cannot be read",
+                            f"{self.project.path}: {n} run{'s are' if n != 1 else ' is'} damaged and not listed; "
+                            "the other runs are shown as usual.\n\n" + "\n".join(f"• {d}" for d in new_damage))
         self.runs_panel.set_runs(runs)
         by_id = {r.id: r for r in runs}
         if self._current is not None:

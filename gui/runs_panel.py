@@ -7,7 +7,7 @@ timelines. Rows are updated in place while a run computes, so selection and an o
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -335,7 +335,9 @@ class RunsPanel(QWidget):
         item.setText(run.name)
         self._updating = False
         if new:
-            self.rename_requested.emit(rid, new)
+            # After the editor has closed: while it commits, the table still counts as editing and a refresh
+            # would leave the row's name alone (see _fill_row).
+            QTimer.singleShot(0, lambda: self.rename_requested.emit(rid, new))
 
     def _update_actions(self) -> None:
         ids = self.selected_run_ids()

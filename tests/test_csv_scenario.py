@@ -3,6 +3,7 @@ the MLE closed form holds for model=gaussian, results are deterministic and resu
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -248,3 +249,11 @@ def test_cli_run_info_export(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["export", str(out), "--metrics-csv", str(metrics), "--histograms-csv", str(hist)]) == 0
     assert "csv replace,0,4,fit_var," in metrics.read_text(encoding="utf-8")
     assert len(hist.read_text(encoding="utf-8").splitlines()) == 1 + 5 * 60 * 60
+    with open(hist, encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["run", "replicate", "generation", "bin_left", "bin_right", "count", "bin_bottom",
+                             "bin_top"]
+    gen0 = [r for r in rows if r["generation"] == "0"]
+    edges = {(float(r["bin_left"]), float(r["bin_right"]), float(r["bin_bottom"]), float(r["bin_top"])) for r in gen0}
+    assert len(edges) == 60 * 60 and all(a < b and c < d for a, b, c, d in edges)  # numbers, never escaped text
+    assert sum(int(r["count"]) for r in gen0) <= 50

@@ -1,5 +1,7 @@
 """Metric primitives against direct computations; parameter schemas; degenerate data never crashes."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -85,8 +87,19 @@ def test_param_kinds() -> None:
 @given(st.text())
 def test_escape_cell_never_leaves_a_formula(text: str) -> None:
     out = escape_cell(text)
-    assert not out.startswith(("=", "+", "-", "@", "\t", "\r"))
+    number = re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text)
+    assert out == text if number else not out.startswith(("=", "+", "-", "@", "\t", "\r"))
     assert out.endswith(text)
+
+
+@pytest.mark.parametrize("text", ["-5.77769", "+3", "-1e-05", "-.5"])
+def test_escape_cell_leaves_numbers_written_as_text(text: str) -> None:
+    assert escape_cell(text) == text
+
+
+@pytest.mark.parametrize("text", ["-1+2", "=1", "-5.7 ", "+A1", "-inf", "@SUM(A1)"])
+def test_escape_cell_escapes_formulas_that_look_almost_numeric(text: str) -> None:
+    assert escape_cell(text) == "'" + text
 
 
 def test_scenario_and_policy_parameter_names_do_not_collide() -> None:

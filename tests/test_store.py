@@ -79,12 +79,16 @@ def test_corrupt_file_gives_a_clear_error(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[8192 * 2: 8192 * 6] = os.urandom(8192 * 4)  # smash b-tree pages, keep the header
     path.write_bytes(bytes(data))
+    damaged: list[str] = []
     with pytest.raises(ProjectError, match="damaged|not a Collapse"):
         with Project(path) as p:
-            for r in p.runs():
+            runs, damaged = p.read_runs()
+            for r in runs:
                 for g in range(r.last_generation + 1):
                     p.samples(r, g)
                     p.generation_row(r.id, g)
+            if damaged:  # the run row itself was hit: it is reported, not silently dropped
+                raise ProjectError(damaged[0])
 
 
 def test_read_only_file_can_be_read_not_changed(tmp_path: Path) -> None:
@@ -202,8 +206,30 @@ def test_damaged_rows_give_a_clear_error(tmp_path: Path, sql: str, fragment: str
     con.execute(sql)
     con.commit()
     con.close()
-    with Project(path) as p, pytest.raises(ProjectError, match=fragment):
-        p.runs()
+    with Project(path) as p:
+        with pytest.raises(ProjectError, match=fragment):
+            p.run(1)
+        runs, damaged = p.read_runs()
+    assert runs == [] and len(damaged) == 1 and fragment in damaged[0] and "'r'" in damaged[0]
+
+
+@pytest.mark.parametrize("value", ["'{'", "CAST(x'fffe41' AS TEXT)"])
+def test_one_damaged_run_does_not_hide_the_others(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "d.collapse"
+    with Project(path, create=True) as p:
+        ids = create_runs(p, RunSpec.build("gaussian", "replace", {}, 2, 20, 1), replicates=3, name="g")
+        for rid in ids:
+            for _ in drive(p, rid):
+                pass
+    con = sqlite3.connect(path)
+    con.execute(f"UPDATE runs SET reference = {value} WHERE id = ?", [ids[1]])
+    con.commit()
+    con.close()
+    with Project(path) as p:
+        runs, damaged = p.read_runs()
+        assert [r.id for r in runs] == [ids[0], ids[2]] and [r.id for r in p.runs()] == [ids[0], ids[2]]
+    assert len(damaged) == 1 and "damaged" in damaged[0] and str(path) not in damaged[0]
+    assert "\ufffd" not in damaged[0] and "fffe" not in damaged[0]  # no raw bytes in the message
 
 
 def test_non_finite_and_numpy_metric_values_round_trip(tmp_path: Path) -> None:

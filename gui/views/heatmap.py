@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QWidget
 
 from core.params import ParamError
-from core.store import RunInfo
+from core.store import ProjectError, RunInfo
 from gui.cache import RunCache
 from gui.theme_colors import ChartColors, heat_colormap
 from gui.views.base import ElidedLabel, GenerationChartPane, Table, view_kind
@@ -213,7 +213,19 @@ class HeatmapView(GenerationChartPane):
         self.show_content()
         self._reset_rows()
 
+    def _show_damage(self, exc: Exception) -> None:
+        name = self.run.name if self.run is not None else "this run"
+        self.rows = self.display = None
+        self.image.clear()
+        self.show_message(f"The histograms of run “{name}” cannot be read, so its heatmap is not drawn: {exc}")
+
     def _reset_rows(self) -> None:
+        try:
+            self._reset_rows_unguarded()
+        except (ProjectError, KeyError, ValueError, TypeError, IndexError) as exc:  # damaged file or reference
+            self._show_damage(exc)
+
+    def _reset_rows_unguarded(self) -> None:
         run = self.run
         if run is None or self.cache is None:
             return
@@ -296,7 +308,11 @@ class HeatmapView(GenerationChartPane):
         run = self.run
         if run is None or self.cache is None or not self.showing_chart:
             return
-        gens, mat = self.cache.histograms(run)
+        try:
+            gens, mat = self.cache.histograms(run)
+        except ProjectError as exc:
+            self._show_damage(exc)
+            return
         if not len(gens) or not mat.size:
             return
         if self.rows is None:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 
 from core.scenarios import scenario_class
 from core.scenarios.base import MetricInfo
-from core.store import RunInfo
+from core.store import ProjectError, RunInfo
 from gui.cache import RunCache
 from gui.theme_colors import ChartColors, with_alpha
 from gui.views.base import (
@@ -150,6 +150,7 @@ class TimelineView(GenerationChartPane):
         self.cache: RunCache | None = None
         self.runs: list[RunInfo] = []
         self.series: list[Series] = []
+        self.unreadable: list[str] = []  # series whose stored values of the metric cannot be read
         self.items: dict[str, pg.GraphicsObject] = {}  # legend name -> main item (tests, export)
         self._drawn: list[pg.GraphicsObject] = []
         self._infos: dict[str, MetricInfo] = {}
@@ -206,7 +207,10 @@ class TimelineView(GenerationChartPane):
                 infos.setdefault(mi.name, mi)
         stored: list[str] = []
         for run in self.runs:
-            stored.extend(n for n in self.cache.metric_names(run) if n not in stored)
+            try:
+                stored.extend(n for n in self.cache.metric_names(run) if n not in stored)
+            except ProjectError:  # damaged metrics: the run's line says so when drawn (see _collect)
+                continue
         names = [n for n in infos if n in stored or not stored] + sorted(n for n in stored if n not in infos)
         if not names:
             names = list(infos)
@@ -264,8 +268,13 @@ class TimelineView(GenerationChartPane):
         assert self.cache is not None
         metric = self.metric
         out = []
+        self.unreadable = []
         for i, (name, members) in enumerate(self._groups()):
-            data = [self.cache.series(r, metric) for r in members]
+            try:
+                data = [self.cache.series(r, metric) for r in members]
+            except ProjectError:
+                self.unreadable.append(name)
+                continue
             if len(members) == 1:
                 g, v = data[0]
                 out.append(Series(name, members, i, np.asarray(g), np.asarray(v, dtype=np.float64)))
@@ -353,6 +362,13 @@ class TimelineView(GenerationChartPane):
         window = self.smooth_spin.value()
         pi = self.plot.plotItem
         self.series = self._collect()
+        mi = self._infos.get(self.metric)
+        if self.unreadable:
+            self.help_label.set_full_text(f"⚠ the stored {mi.label if mi else self.metric} of "
+                                          f"{', '.join(self.unreadable)} cannot be read (the project file is "
+                                          "damaged there)")
+        else:
+            self.help_label.set_full_text(mi.help if mi else "")
         self._drawn_last = {r.id: self.cache.last_generation(r) for r in self.runs}
         ranges: list[np.ndarray] = []
         plan: list[tuple[tuple, np.ndarray | None, np.ndarray | None, dict]] = []  # (key, x, y, style)

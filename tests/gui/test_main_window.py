@@ -508,13 +508,28 @@ def test_rename_and_delete_runs(qtbot, window, env) -> None:  # noqa: ANN001
     new_project(w, d, path)
     rid = run_from_form(qtbot, w, scenario="gaussian", policy="replace", generations=5, samples=50, seed=1)
     table = w.runs_panel.table
-    table.item(0, 0).setText("my first run")  # what the inline editor commits
-    assert w.runs_panel.run(rid).name == "my first run"
+
+    def rename_inline(row: int, name: str) -> None:
+        """F2, type, Enter: the way a user renames."""
+        table.setCurrentCell(row, 0)
+        table.editItem(table.item(row, 0))
+        editor = QApplication.focusWidget()
+        assert editor is not None and editor is not table
+        editor.selectAll()
+        qtbot.keyClicks(editor, name)
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+
+    for name in ("first name", "my first run"):  # twice: the table must not lag one rename behind
+        rename_inline(0, name)
+        qtbot.waitUntil(lambda name=name: w.runs_panel.run(rid).name == name)
+        assert table.item(0, 0).text() == name
     with Project(path, readonly=True) as p:
         assert p.run(rid).name == "my first run"
     run_from_form(qtbot, w, scenario="gaussian", policy="replace", generations=5, samples=50, seed=2)
-    table.item(1, 0).setText("my first run")  # duplicate: refused with a dialog, old name kept
+    rename_inline(1, "my first run")  # duplicate: refused with a dialog, old name kept
+    qtbot.waitUntil(lambda: bool(d.errors))
     assert "already exists" in d.errors[-1][1]
+    assert table.item(1, 0).text() != "my first run"
     w.runs_panel.select_runs([rid])
     d.confirm_answer = False
     w.runs_panel.delete_action.trigger()
