@@ -241,8 +241,6 @@ class TimelineView(GenerationChartPane):
         self.log_check.blockSignals(True)
         self.log_check.setChecked(bool(mi and mi.log_scale))
         self.log_check.blockSignals(False)
-        text = mi.help if mi else ""
-        self.help_label.set_full_text(text)
         self.metric_combo.setToolTip(f"{mi.label}: {mi.help}" if mi else "The metric to plot")
 
     def _recolor(self, c: ChartColors) -> None:
