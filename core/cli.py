@@ -9,16 +9,19 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn, TextIO
 
 from core import __version__
-from core.engine import RunSpec
+from core.engine import MAX_SAMPLES, RunSpec
+from core.output_files import check_output_path
 from core.params import ParamError, parse_assignments
 from core.policies import POLICIES
+from core.runner import MAX_REPLICATES
 from core.scenarios import SCENARIOS
-from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, RunInfo
+from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, RunInfo, clean_run_name
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -45,19 +48,19 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("file", help="a .collapse project")
 
     r = sub.add_parser("run", help="run experiments headless and store them in a project")
-    r.add_argument("--scenario", default="gaussian", help=f"one of: {', '.join(SCENARIOS)} (default gaussian)")
-    r.add_argument("--policy", default="replace", help=f"one of: {', '.join(POLICIES)} (default replace)")
+    r.add_argument("--scenario", help=f"one of: {', '.join(SCENARIOS)} (default gaussian)")
+    r.add_argument("--policy", help=f"one of: {', '.join(POLICIES)} (default replace)")
     r.add_argument("--generations", type=_int_arg("generations", 1), default=None,
                    help="generations after the real data (default 100; with --resume: extend to this many)")
-    r.add_argument("--samples", type=_int_arg("samples", 1), default=None,
+    r.add_argument("--samples", type=_int_arg("samples", 1, MAX_SAMPLES), default=None,
                    help="samples M per generation (default: the scenario's)")
-    r.add_argument("--seed", type=_int_arg("seed", 0), default=0, help="random seed (default 0)")
-    r.add_argument("--replicates", type=_int_arg("replicates", 1), default=1,
+    r.add_argument("--seed", type=_int_arg("seed", 0, 2**63 - 1), help="random seed (default 0)")
+    r.add_argument("--replicates", type=_int_arg("replicates", 1, MAX_REPLICATES),
                    help="R runs differing only in seed stream, stored as one group (default 1)")
     r.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="scenario or policy parameter (repeatable); see `python main.py scenarios`")
     r.add_argument("--name", help="name of the new run (group); default from scenario and policy")
-    r.add_argument("--keep-samples", type=_int_arg("keep-samples", 1), default=DEFAULT_SAMPLES_BUDGET,
+    r.add_argument("--keep-samples", type=_int_arg("keep-samples", 1, MAX_SAMPLES),
                    help=f"stored-samples budget per generation; above it a reservoir is kept (default "
                         f"{DEFAULT_SAMPLES_BUDGET})")
     r.add_argument("-o", "--output", help="project file to create, or to add the runs to")
@@ -67,9 +70,13 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="write CSVs (and a chart PNG) from a project")
     e.add_argument("file")
-    e.add_argument("--metrics-csv", help="tidy metrics: run, replicate, generation, metric, value")
-    e.add_argument("--histograms-csv", help="run, replicate, generation, bin_left, bin_right, count")
-    e.add_argument("--samples-csv", help="run, replicate, generation, index, value")
+    e.add_argument("--metrics-csv", metavar="FILE",
+                   help="tidy metrics: run, replicate, generation, metric, value ('-': standard output)")
+    e.add_argument("--histograms-csv", metavar="FILE",
+                   help="run, replicate, generation, bin_left, bin_right, count (2-D runs add bin_bottom, bin_top)")
+    e.add_argument("--samples-csv", metavar="FILE",
+                   help="run, replicate, generation, index, value (vector samples: value_0, value_1, ...; "
+                        "token and category runs add the words or labels)")
     e.add_argument("--generation", type=_int_arg("generation", 0), action="append",
                    help="with --samples-csv: only this generation (repeatable)")
     e.add_argument("--run", dest="run_names", action="append", help="only this run or group (repeatable)")
@@ -86,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _int_arg(name: str, minimum: int):  # type: ignore[no-untyped-def]
+def _int_arg(name: str, minimum: int, maximum: int | None = None):  # type: ignore[no-untyped-def]
     def parse(text: str) -> int:
         try:
             v = int(text)
@@ -94,6 +101,8 @@ def _int_arg(name: str, minimum: int):  # type: ignore[no-untyped-def]
             raise argparse.ArgumentTypeError(f"--{name} must be a whole number, got {text!r}") from None
         if v < minimum:
             raise argparse.ArgumentTypeError(f"--{name} must be at least {minimum}, got {v}")
+        if maximum is not None and v > maximum:
+            raise argparse.ArgumentTypeError(f"--{name} must be at most {maximum}, got {v}")
         return v
     return parse
 
@@ -154,12 +163,21 @@ def _drive_runs(project: Project, run_ids: Sequence[int], quiet: bool) -> int:
     return 0
 
 
+_NEW_RUN_OPTIONS = (("scenario", "--scenario"), ("policy", "--policy"), ("samples", "--samples"), ("seed", "--seed"),
+                    ("replicates", "--replicates"), ("settings", "--set"), ("name", "--name"),
+                    ("keep_samples", "--keep-samples"))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from core.runner import create_runs, resumable
 
     if args.resume:
         if args.output:
             raise UsageError("use either --resume FILE or -o FILE, not both")
+        given = [flag for attr, flag in _NEW_RUN_OPTIONS if getattr(args, attr) not in (None, [])]
+        if given:
+            raise UsageError(f"{given[0]} does not go with --resume: runs continue with the settings they were "
+                             "started with (only --generations, --run and -q apply)")
         with Project(args.resume) as project:
             ids = resumable(project, args.run_name)
             if args.run_name and not project.find_runs(args.run_name):
@@ -182,10 +200,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = parse_assignments(args.settings)
     from core.scenarios import scenario_class
 
-    samples = args.samples if args.samples is not None else scenario_class(args.scenario).default_samples
-    spec = RunSpec.build(args.scenario, args.policy, settings, args.generations or 100, samples, args.seed)
+    scenario, policy = args.scenario or "gaussian", args.policy or "replace"
+    samples = args.samples if args.samples is not None else scenario_class(scenario).default_samples
+    spec = RunSpec.build(scenario, policy, settings, args.generations or 100, samples, args.seed or 0)
+    try:
+        name = clean_run_name(args.name) if args.name is not None else None
+    except ProjectError as exc:
+        raise UsageError(f"--name: {exc}") from None
     with Project(args.output, create=True) as project:
-        ids = create_runs(project, spec, args.replicates, args.name, args.keep_samples)
+        ids = create_runs(project, spec, args.replicates or 1, name, args.keep_samples or DEFAULT_SAMPLES_BUDGET)
         return _drive_runs(project, ids, args.quiet)
 
 
@@ -204,31 +227,69 @@ def _selected_runs(project: Project, names: Sequence[str] | None) -> list[RunInf
     return out
 
 
+def _export_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """(kind, path) of every requested output, checked before anything is written; '-' is standard output."""
+    outputs = [(k, p) for k, p in (("metrics", args.metrics_csv), ("histograms", args.histograms_csv),
+                                   ("samples", args.samples_csv), ("png", args.png), ("svg", args.svg)) if p]
+    if not outputs:
+        raise UsageError("export needs at least one of --metrics-csv, --histograms-csv, --samples-csv, --png, --svg")
+    if args.generation and not args.samples_csv:
+        raise UsageError("--generation only applies to --samples-csv")
+    stdout_kinds = [k for k, p in outputs if p == "-"]
+    if any(k in ("png", "svg") for k in stdout_kinds):
+        raise UsageError("--png and --svg need a file name ('-' for standard output is for CSVs only)")
+    if len(stdout_kinds) > 1:
+        raise UsageError("only one CSV can go to standard output ('-')")
+    real: dict[str, str] = {}
+    for kind, path in outputs:
+        if path == "-":
+            continue
+        target = os.path.realpath(check_output_path(path, "CSV" if kind not in ("png", "svg") else kind.upper()))
+        if target in real:
+            raise UsageError(f"{path}: given for two outputs ({real[target]} and {kind}); use two file names")
+        real[target] = kind
+    if args.png or args.svg:
+        _parse_size(args.size)
+    return outputs
+
+
+def _check_generations(runs: Sequence[RunInfo], generations: Sequence[int] | None) -> None:
+    if not generations or not runs:
+        return
+    last = max(r.last_generation for r in runs)
+    beyond = sorted({g for g in generations if g > last})
+    if beyond:
+        raise UsageError(f"--generation {beyond[0]} is beyond the last stored generation ({last}) of the "
+                         "selected runs")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from core import export
 
-    wants = [args.metrics_csv, args.histograms_csv, args.samples_csv, args.png, args.svg]
-    if not any(wants):
-        raise UsageError("export needs at least one of --metrics-csv, --histograms-csv, --samples-csv, --png, --svg")
+    outputs = _export_outputs(args)
     with Project(args.file, readonly=True) as project:
         runs = _selected_runs(project, args.run_names)
-        if args.metrics_csv:
-            n = export.write_metrics_csv(project, runs, args.metrics_csv)
-            print(f"wrote {n} metric rows to {args.metrics_csv}", file=sys.stderr)
-        if args.histograms_csv:
-            n = export.write_histograms_csv(project, runs, args.histograms_csv)
-            print(f"wrote {n} histogram rows to {args.histograms_csv}", file=sys.stderr)
-        if args.samples_csv:
-            n = export.write_samples_csv(project, runs, args.samples_csv, args.generation)
-            print(f"wrote {n} sample rows to {args.samples_csv}", file=sys.stderr)
-        if args.png or args.svg:
-            size = _parse_size(args.size)
-            if _HOOKS.export_chart is None:
-                raise ProjectError("chart export needs the GUI (PySide6, pyqtgraph); run it through main.py")
-            for path in (args.png, args.svg):
-                if path:
-                    _HOOKS.export_chart(project, runs, args.chart, path, size)
-                    print(f"wrote {args.chart} chart to {path}", file=sys.stderr)
+        _check_generations(runs, args.generation)
+        for kind, path in outputs:  # charts first: an unknown --chart fails before any CSV is written
+            if kind in ("png", "svg"):
+                if _HOOKS.export_chart is None:
+                    raise ProjectError("chart export needs the GUI (PySide6, pyqtgraph); run it through main.py")
+                _HOOKS.export_chart(project, runs, args.chart, path, _parse_size(args.size))
+                print(f"wrote {args.chart} chart to {path}", file=sys.stderr)
+        for kind, path in outputs:
+            if kind in ("png", "svg"):
+                continue
+            target = sys.stdout if path == "-" else path
+            if kind == "metrics":
+                n = export.write_metrics_csv(project, runs, target)
+            elif kind == "histograms":
+                n = export.write_histograms_csv(project, runs, target)
+            else:
+                n = export.write_samples_csv(project, runs, target, args.generation)
+            if target is sys.stdout:
+                sys.stdout.flush()
+            print(f"wrote {n} {kind[:-1]} rows to "
+                  f"{'standard output' if path == '-' else path}", file=sys.stderr)
     return 0
 
 
@@ -286,6 +347,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     print("Scenarios (set parameters with --set key=value):")
     for name, cls in SCENARIOS.items():
         print(f"  {name}: {cls.summary}")
+        print(f"    samples per generation: default {cls.default_samples:,}, at most {cls.max_samples:,}")
         for p in cls.schema:
             print(show(p))
         print(f"    metrics: {', '.join(m.name for m in cls.metric_infos)}")
@@ -319,6 +381,10 @@ def main(argv: Sequence[str] | None = None, hooks: GuiHooks | None = None) -> in
     """Entry point; returns the process exit code. `hooks` connect the app and chart export."""
     global _HOOKS
     _HOOKS = hooks or GuiHooks()
+    if not os.environ.get("COLLAPSE_LAB_DEBUG"):
+        # Degenerate data (a collapsed fit, a zero probability) makes numpy warn about log(0) or 0/0 where the
+        # result (inf, nan) is what is stored and shown; the warnings themselves would only be noise.
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if not argv:
@@ -328,7 +394,7 @@ def main(argv: Sequence[str] | None = None, hooks: GuiHooks | None = None) -> in
             return cmd_open(None)
         if args.command == "open":
             if not os.path.exists(args.file):
-                raise UsageError(f"no such file: {args.file}")
+                raise ProjectError(f"{args.file}: no such file")
             return cmd_open(args.file)
         handler = {"run": cmd_run, "export": cmd_export, "info": cmd_info, "scenarios": cmd_scenarios}
         return handler[args.command](args)

@@ -48,11 +48,11 @@ class RunSpec:
         s_cls = scenario_class(scenario)
         p_cls = policy_class(policy)
         if not 1 <= generations <= MAX_GENERATIONS:
-            raise ParamError(f"generations must be in [1, {MAX_GENERATIONS}], got {generations}")
+            raise ParamError(f"generations must be in [1, {MAX_GENERATIONS}], got {generations}", param="generations")
         if not 1 <= samples <= MAX_SAMPLES:
-            raise ParamError(f"samples must be in [1, {MAX_SAMPLES}], got {samples}")
+            raise ParamError(f"samples must be in [1, {MAX_SAMPLES}], got {samples}", param="samples")
         if not 0 <= seed < 2**63:
-            raise ParamError(f"seed must be a non-negative whole number, got {seed}")
+            raise ParamError(f"seed must be a non-negative whole number, got {seed}", param="seed")
         s_names = {p.name for p in s_cls.schema}
         p_names = {p.name for p in p_cls.schema}
         s_given = {k: v for k, v in settings.items() if k in s_names}
@@ -64,6 +64,10 @@ class RunSpec:
                              f"(known: {known})")
         s_params = resolve_scenario_params(scenario, s_given)
         p_params = resolve_policy_params(policy, p_given)
+        cap = s_cls.variant(s_params).max_samples
+        if samples > cap:
+            raise ParamError(f"{scenario} takes at most {cap:,} samples per generation (one generation would "
+                             f"take minutes or several GB beyond that), got {samples:,}", param="samples")
         s_cls.variant(s_params).check(s_params, samples)
         p_cls.check(p_params, s_cls.variant(s_params), samples)
         return cls(scenario, policy, s_params, p_params, generations, samples, seed, replicate)

@@ -10,12 +10,12 @@ import csv
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
-from core.store import Project, ProjectError, RunInfo
+from core.output_files import replacing
+from core.store import Project, RunInfo
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,28 +37,28 @@ def _fmt_float(v: float | None) -> float | str:
     return float(v)
 
 
-def _write(path: str | os.PathLike[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    target = Path(path)
-    tmp = target.with_name(target.name + ".partial")
+CsvTarget = str | os.PathLike[str] | TextIO
+
+
+def _write_rows(fh: TextIO, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    w = csv.writer(fh)
+    w.writerow(header)
     n = 0
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(header)
-            for row in rows:
-                w.writerow([escape_cell(c) for c in row])
-                n += 1
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ProjectError(f"{target}: cannot write the CSV ({exc.strerror or exc})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    for row in rows:
+        w.writerow([escape_cell(c) for c in row])
+        n += 1
     return n
 
 
-def write_metrics_csv(project: Project, runs: Sequence[RunInfo], path: str | os.PathLike[str]) -> int:
+def _write(target: CsvTarget, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write the CSV to an open text stream (e.g. stdout) or, whole or not at all, to a file."""
+    if not isinstance(target, (str, os.PathLike)):
+        return _write_rows(target, header, rows)
+    with replacing(target, "CSV") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        return _write_rows(fh, header, rows)
+
+
+def write_metrics_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget) -> int:
     """Tidy metrics: run, replicate, generation, metric, value. Returns the number of rows."""
     rows = ((name, rep, gen, metric, _fmt_float(value))
             for name, rep, gen, metric, value in project.metrics_rows([r.id for r in runs]))
@@ -85,7 +85,7 @@ def _bin_rows(run: RunInfo) -> list[tuple[Any, ...]]:
     return []
 
 
-def write_histograms_csv(project: Project, runs: Sequence[RunInfo], path: str | os.PathLike[str]) -> int:
+def write_histograms_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget) -> int:
     """run, replicate, generation, bin_left, bin_right, count; categories give their label as both edges. With
     2-D runs, bin_left/bin_right are the x edges and two more columns, bin_bottom and bin_top, the y edges."""
     header = ["run", "replicate", "generation", "bin_left", "bin_right", "count"]
@@ -118,7 +118,7 @@ def _decoder(run: RunInfo) -> tuple[str, Any] | None:
     return None
 
 
-def write_samples_csv(project: Project, runs: Sequence[RunInfo], path: str | os.PathLike[str],
+def write_samples_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget,
                       generations: Sequence[int] | None = None) -> int:
     """run, replicate, generation, index, value (or value_0..value_k for vector samples) of stored samples;
     token and category runs get one more column with the words (`text`) or the category label (`label`)."""

@@ -10,7 +10,15 @@ from typing import Any
 
 
 class ParamError(ValueError):
-    """A parameter value that is unknown, of the wrong type or out of range; the message is user-facing."""
+    """A parameter value that is unknown, of the wrong type or out of range; the message is user-facing.
+
+    `param` names the setting to fix (a schema name, or generations / samples / seed) when the message is about
+    one, so a form can mark that field.
+    """
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 _KINDS = ("int", "float", "bool", "choice", "str", "path")
@@ -67,7 +75,7 @@ class Param:
             else:
                 value = text
         except ValueError:
-            raise ParamError(f"{self.name} must be {_article(self.kind)}, got {text!r}") from None
+            raise ParamError(f"{self.name} must be {_article(self.kind)}, got {text!r}", param=self.name) from None
         return self.validate(value)
 
     def validate(self, value: Any) -> Any:
@@ -75,22 +83,22 @@ class Param:
         if self.kind == "int":
             if (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)
                     or float(value) != int(value)):
-                raise ParamError(f"{self.name} must be a whole number, got {value!r}")
+                raise ParamError(f"{self.name} must be a whole number, got {value!r}", param=self.name)
             value = int(value)
         elif self.kind == "float":
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ParamError(f"{self.name} must be a number, got {value!r}")
+                raise ParamError(f"{self.name} must be a number, got {value!r}", param=self.name)
             value = float(value)
             if not math.isfinite(value):
-                raise ParamError(f"{self.name} must be a finite number, got {value!r}")
+                raise ParamError(f"{self.name} must be a finite number, got {value!r}", param=self.name)
         elif self.kind == "bool":
             if not isinstance(value, bool):
-                raise ParamError(f"{self.name} must be true or false, got {value!r}")
+                raise ParamError(f"{self.name} must be true or false, got {value!r}", param=self.name)
         elif self.kind == "choice":
             if value not in self.choices:
-                raise ParamError(f"{self.name} must be {self.range_text()}, got {value!r}")
+                raise ParamError(f"{self.name} must be {self.range_text()}, got {value!r}", param=self.name)
         elif not isinstance(value, str):
-            raise ParamError(f"{self.name} must be text, got {value!r}")
+            raise ParamError(f"{self.name} must be text, got {value!r}", param=self.name)
         elif self.kind == "path" and value.strip():
             # stored absolute, so a run resumes from any working directory
             value = os.path.abspath(os.path.expanduser(value.strip()))
@@ -102,7 +110,7 @@ class Param:
                 value > self.maximum or (self.exclusive_max and value == self.maximum)
             )
             if too_low or too_high:
-                raise ParamError(f"{self.name} must be in {self.range_text()}, got {_fmt(value)}")
+                raise ParamError(f"{self.name} must be in {self.range_text()}, got {_fmt(value)}", param=self.name)
         return value
 
 

@@ -153,7 +153,7 @@ class Filter(Policy):
     def check(cls, params: dict[str, Any], scenario_cls: type[Scenario], samples: int) -> None:
         if params["verifier"] not in scenario_cls.verifiers:
             raise ParamError(f"verifier {params['verifier']!r} does not apply to scenario {scenario_cls.name} "
-                             f"(it has: {', '.join(scenario_cls.verifiers)})")
+                             f"(it has: {', '.join(scenario_cls.verifiers)})", param="verifier")
 
     def training_set(self, generation: int, history: History,
                      rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
@@ -221,18 +221,18 @@ class MultiSource(Policy):
         for f in fams:
             if f not in allowed:
                 raise ParamError(f"family {f!r} is not available for scenario {scenario_cls.name} "
-                                 f"(available: {', '.join(allowed)})")
+                                 f"(available: {', '.join(allowed)})", param="families")
         k = len(fams) or params["sources"]
         shares = _csv_list(params["shares"])
         if shares:
             try:
                 vals = [float(s) for s in shares]
             except ValueError:
-                raise ParamError(f"shares must be numbers, got {params['shares']!r}") from None
+                raise ParamError(f"shares must be numbers, got {params['shares']!r}", param="shares") from None
             if len(vals) != k:
-                raise ParamError(f"shares lists {len(vals)} values for {k} sources")
-            if not all(math.isfinite(v) and v >= 0 for v in vals) or sum(vals) <= 0:
-                raise ParamError("shares must be finite, non-negative numbers with a positive sum")
+                raise ParamError(f"shares lists {len(vals)} values for {k} sources", param="shares")
+            if not all(math.isfinite(v) and v >= 0 for v in vals) or not 0 < sum(vals) < math.inf:
+                raise ParamError("shares must be finite, non-negative numbers with a positive, finite sum", param="shares")
 
     def regenerable(self) -> bool:
         fams, _ = self._plan()

@@ -13,7 +13,7 @@ import numpy as np
 from core.engine import GenerationRecord, RunEnded, RunSpec, Simulation
 from core.params import ParamError
 from core.scenarios import create_scenario
-from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError
+from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, clean_run_name
 
 
 def default_run_name(spec: RunSpec) -> str:
@@ -26,12 +26,15 @@ def default_run_name(spec: RunSpec) -> str:
     return f"{spec.scenario} {spec.policy}{extra}"
 
 
+MAX_REPLICATES = 1000  # runs in one replicate group
+
+
 def create_runs(project: Project, spec: RunSpec, replicates: int = 1, name: str | None = None,
                 samples_budget: int = DEFAULT_SAMPLES_BUDGET) -> list[int]:
     """Add R runs differing only in replicate index (one group) and return their ids."""
-    if replicates < 1:
-        raise ProjectError("replicates must be at least 1")
-    group = project.unique_name(name or default_run_name(spec))
+    if not 1 <= replicates <= MAX_REPLICATES:
+        raise ProjectError(f"replicates must be in [1, {MAX_REPLICATES}], got {replicates}")
+    group = project.unique_name(clean_run_name(name) if name is not None else default_run_name(spec))
     probe = create_scenario(spec.scenario, spec.scenario_params, spec.seed, 0, spec.samples)
     ids = []
     for r in range(replicates):

@@ -103,6 +103,22 @@ class ProjectError(Exception):
     """A user-facing problem with a project file; the message names the file and what is wrong."""
 
 
+MAX_NAME_LENGTH = 100
+
+
+def clean_run_name(name: str) -> str:
+    """`name` with its whitespace (newlines, tabs) folded to single spaces; ProjectError when that is empty, longer
+    than MAX_NAME_LENGTH or holds other control characters."""
+    folded = " ".join(name.split())
+    if not folded:
+        raise ProjectError("a run name cannot be empty")
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in folded):
+        raise ProjectError("a run name cannot contain control characters")
+    if len(folded) > MAX_NAME_LENGTH:
+        raise ProjectError(f"a run name can be at most {MAX_NAME_LENGTH} characters, got {len(folded)}")
+    return folded
+
+
 @dataclass
 class RunInfo:
     """A run's row, decoded."""
@@ -178,7 +194,7 @@ def _translate(path: Path, exc: sqlite3.Error, doing: str) -> ProjectError:
                             "free some space and resume the run.")
     if "readonly" in low or "read-only" in low:
         return ProjectError(f"{path}: the project is read-only, so it cannot be changed ({doing}). "
-                            "Use Save As / a new file in a writable folder.")
+                            "Copy it to a writable folder (in the app: File > Save As).")
     if "malformed" in low or "not a database" in low or "corrupt" in low:
         return ProjectError(f"{path}: the project file is damaged ({text}).")
     if "could not decode to utf-8" in low:  # the raw bytes would follow in the message: not for users
@@ -201,6 +217,8 @@ class Project:
         exists = self.path.exists()
         if self.path.is_dir():
             raise ProjectError(f"{self.path}: is a folder, not a project file")
+        if exists and not self.path.is_file():  # a pipe or device would block or never be a project
+            raise ProjectError(f"{self.path}: is not a regular file (a device or pipe), not a project file")
         if not exists and not create:
             raise ProjectError(f"{self.path}: no such file")
         if exists:
@@ -328,7 +346,7 @@ class Project:
     def _writable(self, doing: str) -> None:
         if self.readonly:
             raise ProjectError(f"{self.path}: the project is read-only, so it cannot be changed ({doing}). "
-                               "Use Save As to a writable folder.")
+                               "Copy it to a writable folder (in the app: File > Save As).")
 
     # ---- runs ---------------------------------------------------------------------------------------------
     def add_run(self, spec: RunSpec, name: str, group: str, unit_shape: tuple[int, ...], dtype: Any,
@@ -437,9 +455,7 @@ class Project:
 
     def rename_run(self, run_id: int, name: str) -> None:
         self._writable("renaming a run")
-        name = name.strip()
-        if not name:
-            raise ProjectError("a run name cannot be empty")
+        name = clean_run_name(name)
         if self.db.execute("SELECT 1 FROM runs WHERE name = ? AND id != ?", [name, run_id]).fetchone():
             raise ProjectError(f"a run named {name!r} already exists")
         with self._guard("renaming a run"), self.db.atomic():

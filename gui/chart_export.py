@@ -40,15 +40,15 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter, QRegion, QR
 from PySide6.QtWidgets import QApplication, QWidget
 
 from core.export import escape_cell
+from core.output_files import OutputError, check_output_path, replacing
 from core.params import ParamError
-from core.store import Project, ProjectError, RunInfo
+from core.store import Project, RunInfo
 
 MAX_ANIMATION_FRAMES = 400
 _APP: QApplication | None = None  # the offscreen application created for headless export
 
 
-class ExportError(ProjectError):
-    """An export that cannot be written; the message says why (the CLI prints it as one line)."""
+ExportError = OutputError  # one error type for every export that cannot be written (checked target or drawing)
 
 
 # ---- helpers --------------------------------------------------------------------------------------------------
@@ -143,78 +143,62 @@ def render_image(widget: QWidget, size: tuple[int, int] | None = None, transpare
     return img
 
 
-def _check_writable(path: Path) -> None:
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ExportError(f"{path}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ExportError(f"{path}: the folder {parent} is not writable")
-
-
 # ---- the contract ----------------------------------------------------------------------------------------------
 def export_png(widget: QWidget, path: str | os.PathLike[str], size: tuple[int, int] | None = None,
                transparent: bool = False) -> Path:
     """Write the chart as a PNG of exactly `size` (width, height) pixels; default its size on screen."""
-    path = Path(path)
-    _check_writable(path)
+    check_output_path(path, "PNG")
     img = render_image(widget, size, transparent)
-    if not img.save(str(path), "PNG"):
-        raise ExportError(f"{path}: the PNG could not be written")
-    return path
+    with replacing(path, "PNG") as tmp:
+        if not img.save(str(tmp), "PNG"):
+            raise ExportError(f"{path}: the PNG could not be written")
+    return Path(path)
+
+
+def _write_svg(target: QWidget, path: Path) -> None:
+    if isinstance(target, pg.GraphicsView):  # PlotWidget included: export its plot item, else the scene
+        from pyqtgraph.exporters import SVGExporter
+
+        item = target.plotItem if isinstance(target, pg.PlotWidget) else target.scene()
+        SVGExporter(item).export(fileName=str(path))
+    else:
+        from PySide6.QtSvg import QSvgGenerator
+
+        gen = QSvgGenerator()
+        gen.setFileName(str(path))
+        gen.setSize(target.size())
+        gen.setViewBox(QRect(0, 0, target.width(), target.height()))
+        gen.setTitle("Collapse Lab chart")
+        painter = QPainter(gen)
+        try:
+            QWidget.render(target, painter, QPoint(0, 0))
+        finally:
+            painter.end()
+    if not path.exists() or path.stat().st_size == 0:
+        raise ExportError(f"{path}: the SVG could not be written")
 
 
 def export_svg(widget: QWidget, path: str | os.PathLike[str]) -> Path:
     """Write the chart as SVG (vector lines and text; images such as the heatmap are embedded)."""
-    path = Path(path)
-    _check_writable(path)
-    target = export_target(widget)
-    try:
-        if isinstance(target, pg.GraphicsView):  # PlotWidget included: export its plot item, else the scene
-            from pyqtgraph.exporters import SVGExporter
-
-            item = target.plotItem if isinstance(target, pg.PlotWidget) else target.scene()
-            SVGExporter(item).export(fileName=str(path))
-        else:
-            from PySide6.QtSvg import QSvgGenerator
-
-            gen = QSvgGenerator()
-            gen.setFileName(str(path))
-            gen.setSize(target.size())
-            gen.setViewBox(QRect(0, 0, target.width(), target.height()))
-            gen.setTitle("Collapse Lab chart")
-            painter = QPainter(gen)
-            try:
-                QWidget.render(target, painter, QPoint(0, 0))
-            finally:
-                painter.end()
-    except OSError as exc:
-        raise ExportError(f"{path}: the SVG could not be written ({exc.strerror or exc})") from None
-    if not path.exists() or path.stat().st_size == 0:
-        raise ExportError(f"{path}: the SVG could not be written")
-    return path
+    with replacing(path, "SVG") as tmp:
+        _write_svg(export_target(widget), tmp)
+    return Path(path)
 
 
 def export_csv(widget: QWidget, path: str | os.PathLike[str]) -> int:
     """Write the data the chart draws as CSV (UTF-8, header row, formula-like text escaped); returns rows."""
-    path = Path(path)
-    _check_writable(path)
+    check_output_path(path, "CSV")
     provider = _table_provider(widget)
     if provider is None:
         raise ExportError("this chart has no data to export as CSV")
     header, rows = provider()
     if not header or not rows:
         raise ExportError("the chart shows no data yet, so there is nothing to export")
-    tmp = path.with_name(path.name + ".partial")
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow([escape_cell(h) for h in header])
-            for row in rows:
-                w.writerow([escape_cell(c) for c in row])
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"{path}: the CSV could not be written ({exc.strerror or exc})") from None
+    with replacing(path, "CSV") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow([escape_cell(h) for h in header])
+        for row in rows:
+            w.writerow([escape_cell(c) for c in row])
     return len(rows)
 
 
@@ -308,6 +292,7 @@ def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.Pat
         note, fmt_out, frames_dir = None, "png", out_path
     else:
         note, fmt_out, frames_dir = None, fmt, None
+        check_output_path(out_path, fmt.upper())  # before any frame is drawn
 
     view = DistributionView()
     view.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
@@ -381,22 +366,22 @@ def _write_gif(images: list[QImage], path: Path, fps: int) -> None:
         frames.append(frame.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=255))
     if not frames:
         raise ExportError("no frames to write")
-    _check_writable(path)
-    frames[0].save(str(path), save_all=True, append_images=frames[1:], duration=max(20, int(1000 / max(fps, 1))),
-                   loop=0, optimize=False)
+    with replacing(path, "GIF") as tmp:
+        frames[0].save(str(tmp), format="GIF", save_all=True, append_images=frames[1:],
+                       duration=max(20, int(1000 / max(fps, 1))), loop=0, optimize=False)
 
 
 def _write_mp4(frames_dir: Path, path: Path, fps: int) -> None:
     ffmpeg = ffmpeg_executable()
     if ffmpeg is None:
         raise ExportError("MP4 needs the ffmpeg program on the PATH")
-    _check_writable(path)
-    cmd = [ffmpeg, "-y", "-loglevel", "error", "-framerate", str(max(fps, 1)), "-i",
-           str(frames_dir / "frame_%05d.png"), "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p",
-           "-c:v", "libx264", str(path)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 (fixed argv)
-    if done.returncode != 0:
-        raise ExportError(f"{path}: ffmpeg failed: {done.stderr.strip()[:300]}")
+    with replacing(path, "MP4") as tmp:
+        cmd = [ffmpeg, "-y", "-loglevel", "error", "-framerate", str(max(fps, 1)), "-i",
+               str(frames_dir / "frame_%05d.png"), "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p",
+               "-c:v", "libx264", "-f", "mp4", str(tmp)]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 (fixed argv)
+        if done.returncode != 0:
+            raise ExportError(f"{path}: ffmpeg failed: {done.stderr.strip()[:300]}")
 
 
 # ---- headless chart files (the command line) ---------------------------------------------------------------------

@@ -12,10 +12,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -25,7 +23,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSizePolicy,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -34,31 +31,15 @@ from PySide6.QtWidgets import (
 from core.engine import MAX_GENERATIONS, MAX_SAMPLES, RunSpec
 from core.params import Param, ParamError
 from core.policies import POLICIES
-from core.runner import default_run_name
+from core.runner import MAX_REPLICATES, default_run_name
 from core.scenarios import SCENARIOS
+from core.store import MAX_NAME_LENGTH, ProjectError, clean_run_name
 from gui.app import glyph_icon
+from gui.number_fields import FLOAT_MAX, INT_MAX, INT_MIN, NumberBox, WholeNumberBox
 
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-MAX_REPLICATES = 100
 DEFAULT_GENERATIONS = 100
 FIELD_MIN_WIDTH = 72
 INVALID_STYLE = "border: 1px solid #d9534f; border-radius: 2px;"
-
-
-class FloatSpinBox(QDoubleSpinBox):
-    """A QDoubleSpinBox that shows 0.5 rather than 0.500000 (trailing zeros trimmed)."""
-
-    def textFromValue(self, value: float) -> str:
-        """The value without trailing zeros."""
-        text = self.locale().toString(float(value), "f", self.decimals())
-        point = self.locale().decimalPoint()
-        if point in text:
-            text = text.rstrip("0").rstrip(point)
-        return text
-
-
-def _float_decimals(p: Param) -> int:
-    return 6 if (p.maximum is not None and p.maximum <= 10) else 4
 
 
 def param_tooltip(p: Param) -> str:
@@ -99,24 +80,21 @@ class ParamField:
         p = param
         w: QWidget
         if p.kind == "int":
-            spin = QSpinBox()
             lo = INT_MIN if p.minimum is None else int(p.minimum) + (1 if p.exclusive_min else 0)
             hi = INT_MAX if p.maximum is None else int(p.maximum) - (1 if p.exclusive_max else 0)
-            spin.setRange(max(lo, INT_MIN), min(hi, INT_MAX))
+            spin = WholeNumberBox(lo, hi)
             spin.setValue(int(p.default))
-            spin.setGroupSeparatorShown(False)
             spin.valueChanged.connect(on_change)
+            spin.lineEdit().textChanged.connect(on_change)  # also text that is no number yet
             w = spin
         elif p.kind == "float":
-            dspin = FloatSpinBox()
-            dspin.setDecimals(_float_decimals(p))
-            lo = -1e12 if p.minimum is None else float(p.minimum)
-            hi = 1e12 if p.maximum is None else float(p.maximum)
-            dspin.setRange(lo, hi)
-            dspin.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+            lo = -FLOAT_MAX if p.minimum is None else float(p.minimum)
+            hi = FLOAT_MAX if p.maximum is None else float(p.maximum)
+            dspin = NumberBox(lo, hi)
             dspin.setSingleStep(0.1 if hi - lo <= 100 else 1.0)
             dspin.setValue(float(p.default))
             dspin.valueChanged.connect(on_change)
+            dspin.lineEdit().textChanged.connect(on_change)
             w = dspin
         elif p.kind == "bool":
             box = QCheckBox()
@@ -146,9 +124,9 @@ class ParamField:
     def value(self) -> Any:
         """The editor's value as the Param's Python type."""
         w = self.widget
-        if isinstance(w, QSpinBox):
+        if isinstance(w, WholeNumberBox):
             return int(w.value())
-        if isinstance(w, QDoubleSpinBox):
+        if isinstance(w, NumberBox):
             return float(w.value())
         if isinstance(w, QCheckBox):
             return bool(w.isChecked())
@@ -162,9 +140,9 @@ class ParamField:
     def set_value(self, value: Any) -> None:
         """Put a value into the editor."""
         w = self.widget
-        if isinstance(w, QSpinBox):
+        if isinstance(w, WholeNumberBox):
             w.setValue(int(value))
-        elif isinstance(w, QDoubleSpinBox):
+        elif isinstance(w, NumberBox):
             w.setValue(float(value))
         elif isinstance(w, QCheckBox):
             w.setChecked(bool(value))
@@ -177,7 +155,30 @@ class ParamField:
 
     def set_invalid(self, invalid: bool) -> None:
         """Mark the editor as the one the error message is about."""
-        self.widget.setStyleSheet(INVALID_STYLE if invalid else "")
+        mark_invalid(self.widget, invalid)
+
+    def typing_problem(self) -> str | None:
+        """What is wrong with the text in a number box that does not hold a number yet, else None."""
+        return number_text_problem(self.param.name, self.widget)
+
+
+def mark_invalid(widget: QWidget, invalid: bool) -> None:
+    """Outline a field in red while the form's error message is about it."""
+    widget.setStyleSheet(INVALID_STYLE if invalid else "")
+
+
+def number_text_problem(name: str, widget: QWidget) -> str | None:
+    """'<name>: ... is not a number' when a number box holds text that is not one (empty, '0,5', 'abc')."""
+    if not isinstance(widget, (WholeNumberBox, NumberBox)) or widget.hasAcceptableInput():
+        return None
+    text = widget.text().strip()
+    kind = "a whole number" if isinstance(widget, WholeNumberBox) else "a number"
+    if not text:
+        return f"{name} is empty: enter {kind}"
+    if isinstance(widget, WholeNumberBox) and text.lstrip("+-").isdigit():
+        return f"{name} {text} is too large in size for this form (at most {INT_MAX:,})"
+    hint = " (write a decimal point: 0.5)" if "," in text and isinstance(widget, NumberBox) else ""
+    return f"{name} must be {kind}, got {text!r}{hint}"
 
 
 class RunPanel(QWidget):
@@ -196,6 +197,7 @@ class RunPanel(QWidget):
         self._can_start = True
         self._start_reason = ""
         self._building = False
+        self._number_texts: tuple[str, ...] = ()
         self._typing_timer = QTimer(self)
         self._typing_timer.setSingleShot(True)
         self._typing_timer.setInterval(250)
@@ -215,33 +217,30 @@ class RunPanel(QWidget):
         self.policy_combo.setToolTip("How each generation's training set is built from real data and earlier "
                                      "generations' samples.")
 
-        self.generations_spin = QSpinBox()
+        self.generations_spin = WholeNumberBox(1, MAX_GENERATIONS)
         self.generations_spin.setObjectName("generations")
-        self.generations_spin.setRange(1, MAX_GENERATIONS)
         self.generations_spin.setValue(DEFAULT_GENERATIONS)
         self.generations_spin.setToolTip(f"Generations N after the real data (generation 0). Allowed: [1, "
                                          f"{MAX_GENERATIONS}].")
-        self.samples_spin = QSpinBox()
+        self.samples_spin = WholeNumberBox(1, MAX_SAMPLES)
         self.samples_spin.setObjectName("samples")
-        self.samples_spin.setRange(1, min(MAX_SAMPLES, INT_MAX))
-        self.samples_spin.setToolTip(f"Samples M drawn per generation; the next model is fitted to them. Small M "
-                                     f"collapses faster. Allowed: [1, {MAX_SAMPLES}].")
-        self.seed_spin = QSpinBox()
+        self.seed_spin = WholeNumberBox(0, INT_MAX)
         self.seed_spin.setObjectName("seed")
-        self.seed_spin.setRange(0, INT_MAX)
         self.seed_spin.setToolTip("Random seed: the same settings and seed give bit-identical results.")
-        self.replicates_spin = QSpinBox()
+        self.replicates_spin = WholeNumberBox(1, MAX_REPLICATES)
         self.replicates_spin.setObjectName("replicates")
-        self.replicates_spin.setRange(1, MAX_REPLICATES)
         self.replicates_spin.setToolTip("Replicates R: runs that differ only in their random stream, stored as one "
                                         "group so charts can show the spread across seeds.")
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("run_name")
+        self.name_edit.setMaxLength(MAX_NAME_LENGTH)
         self.name_edit.setToolTip("Name of the new run (or replicate group); empty = scenario, policy and key "
                                   "setting.")
-        for spin in (self.generations_spin, self.samples_spin, self.seed_spin, self.replicates_spin):
-            spin.setGroupSeparatorShown(True)
-            spin.valueChanged.connect(self._validate)
+        self._top_spins = {"generations": self.generations_spin, "samples": self.samples_spin,
+                           "seed": self.seed_spin, "replicates": self.replicates_spin}
+        for spin in self._top_spins.values():
+            spin.valueChanged.connect(self._on_number_edited)
+            spin.lineEdit().textChanged.connect(self._on_number_edited)
         for w in (self.scenario_combo, self.policy_combo, self.generations_spin, self.samples_spin, self.seed_spin,
                   self.replicates_spin, self.name_edit):
             w.setMinimumWidth(FIELD_MIN_WIDTH)
@@ -249,7 +248,7 @@ class RunPanel(QWidget):
         for combo in (self.scenario_combo, self.policy_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
-        self.name_edit.textChanged.connect(self._update_placeholder)
+        self.name_edit.textChanged.connect(self._validate_soon)
 
         top = QFormLayout()
         top.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -399,7 +398,8 @@ class RunPanel(QWidget):
     def _fill(self, form: QFormLayout, box: QGroupBox, schema: tuple[Param, ...], empty: str) -> set[str]:
         names = set()
         for p in schema:
-            f = ParamField(p, self._validate, self._validate_soon)
+            f = ParamField(p, self._on_number_edited if p.kind in ("int", "float") else self._validate,
+                           self._validate_soon)
             if isinstance(f.widget, PathEdit):
                 f.widget.browse_requested.connect(self._on_browse)
             self._fields[p.name] = f
@@ -426,6 +426,9 @@ class RunPanel(QWidget):
         self.scenario_box.setTitle(f"{cls.title} parameters")
         self.scenario_box.setToolTip(cls.summary)
         self.scenario_combo.setToolTip(f"{cls.summary}")
+        self.samples_spin.set_allowed(1, min(cls.max_samples, INT_MAX))
+        self.samples_spin.setToolTip(f"Samples M drawn per generation; the next model is fitted to them. Small M "
+                                     f"collapses faster. Allowed for {name}: [1, {cls.max_samples:,}].")
         self.samples_spin.setValue(cls.default_samples)
         self._building = False
         self._validate()
@@ -456,6 +459,15 @@ class RunPanel(QWidget):
         return path or None
 
     # ---- validation -------------------------------------------------------------------------------------------
+    def _on_number_edited(self, *_: object) -> None:
+        """A number box changed (value set, or text typed): check once per new text, not once per signal."""
+        texts = tuple(w.text() for w in (*self._top_spins.values(), *(f.widget for f in self._fields.values()))
+                      if isinstance(w, (WholeNumberBox, NumberBox)))
+        if texts == self._number_texts:
+            return
+        self._number_texts = texts
+        self._validate()
+
     def _validate_soon(self, *_: object) -> None:
         """Typing in a text field: check once the typing pauses (a path check may read the file)."""
         self._typing_timer.start()
@@ -463,27 +475,54 @@ class RunPanel(QWidget):
     def _settings(self) -> dict[str, Any]:
         return {name: f.value() for name, f in self._fields.items()}
 
+    def _form_problem(self) -> tuple[str, str] | None:
+        """(setting, message) for what the spec cannot check: text that is no number yet, replicates, name."""
+        for name, spin in self._top_spins.items():
+            problem = number_text_problem(name, spin)
+            if problem:
+                return name, problem
+        for name, f in self._fields.items():
+            problem = f.typing_problem()
+            if problem:
+                return name, problem
+        if not 1 <= self.replicates_spin.value() <= MAX_REPLICATES:
+            return "replicates", f"replicates must be in [1, {MAX_REPLICATES}], got {self.replicates_spin.value()}"
+        if self.name_edit.text().strip():
+            try:
+                clean_run_name(self.name_edit.text())
+            except ProjectError as exc:
+                return "name", str(exc)
+        return None
+
+    def _mark(self, setting: str | None) -> None:
+        """Outline the field the error is about (none: clear every outline)."""
+        for name, f in self._fields.items():
+            f.set_invalid(name == setting)
+        for name, spin in self._top_spins.items():
+            mark_invalid(spin, name == setting)
+        mark_invalid(self.name_edit, setting == "name")
+
     def _validate(self, *_: object) -> None:
         if self._building:
             return
-        for f in self._fields.values():
-            f.set_invalid(False)
-        try:
-            spec = RunSpec.build(self.scenario_combo.currentData(), self.policy_combo.currentData(),
-                                 self._settings(), self.generations_spin.value(), self.samples_spin.value(),
-                                 self.seed_spin.value())
-        except ParamError as exc:
+        setting: str | None = None
+        message = ""
+        problem = self._form_problem()
+        if problem is not None:
+            setting, message = problem
             self._spec = None
-            message = str(exc)
-            self.error_label.setText(message)
-            self.error_label.show()
-            first = message.split(" ", 1)[0]
-            if first in self._fields:
-                self._fields[first].set_invalid(True)
         else:
-            self._spec = spec
-            self.error_label.clear()
-            self.error_label.hide()
+            try:
+                self._spec = RunSpec.build(self.scenario_combo.currentData(), self.policy_combo.currentData(),
+                                           self._settings(), self.generations_spin.value(), self.samples_spin.value(),
+                                           self.seed_spin.value())
+            except ParamError as exc:
+                self._spec = None
+                message = str(exc)
+                setting = exc.param or message.split(" ", 1)[0]
+        self._mark(setting)
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
         self._update_placeholder()
         self._update_start()
 

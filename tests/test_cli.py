@@ -37,7 +37,7 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         (["run", "--policy", "mix", "--set", "alpha=abc", "-o", "x.collapse"], "alpha must be a number"),
         (["run", "--set", "bogus=1", "-o", "x.collapse"], "unknown parameter 'bogus'"),
         (["run", "--set", "novalue", "-o", "x.collapse"], "--set expects key=value"),
-        (["run", "--set", "sigma0=0", "-o", "x.collapse"], "sigma0 must be in (0, 1000000]"),
+        (["run", "--set", "sigma0=0", "-o", "x.collapse"], "sigma0 must be in [1e-06, 1000000], got 0"),
         (["run"], "run needs -o FILE"),
         (["frobnicate"], "invalid choice"),
         (["export", "x.collapse"], "export needs at least one of"),
@@ -47,6 +47,17 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
          "shares must be finite"),
         (["run", "--set", "mu0=1000000", "--set", "sigma0=0.01", "-o", "x.collapse"], "mu0 / sigma0 must be"),
         (["run", "--scenario", "kde", "--samples", "1", "-o", "x.collapse"], "kde needs at least 2 samples"),
+        (["run", "--scenario", "digits", "--samples", "5000000", "-o", "x.collapse"],
+         "digits takes at most 200,000 samples per generation"),
+        (["run", "--scenario", "regression", "--samples", "3000000", "-o", "x.collapse"], "cells; at most"),
+        (["run", "--keep-samples", "99999999999999999999", "-o", "x.collapse"], "--keep-samples must be at most"),
+        (["run", "--replicates", "1000000", "-o", "x.collapse"], "--replicates must be at most 1000"),
+        (["run", "--name", "a\x01b", "-o", "x.collapse"], "control characters"),
+        (["run", "--name", "n" * 101, "-o", "x.collapse"], "at most 100 characters"),
+        (["run", "--set", "sigma0=1e-300", "-o", "x.collapse"], "sigma0 must be in [1e-06, 1000000]"),
+        (["run", "--policy", "multi-source", "--set", "shares=1e308,1e308,1", "-o", "x.collapse"],
+         "positive, finite sum"),
+        (["run", "--resume", "x.collapse", "--seed", "3"], "--seed does not go with --resume"),
     ],
 )
 def test_bad_arguments_give_one_line_and_exit_2(tmp_path: Path, args: list[str], fragment: str,
@@ -59,6 +70,24 @@ def test_bad_arguments_give_one_line_and_exit_2(tmp_path: Path, args: list[str],
     assert len(lines) == 1, err
     assert fragment in lines[0]
     assert not (tmp_path / "x.collapse").exists()
+
+
+def test_a_run_name_has_its_whitespace_folded(tmp_path: Path) -> None:
+    out = tmp_path / "n.collapse"
+    assert main(["run", "--generations", "1", "--samples", "20", "-q", "--name", " two\nlines\t here ",
+                 "-o", str(out)]) == 0
+    with Project(out, readonly=True) as p:
+        assert [r.name for r in p.runs()] == ["two lines here"]
+
+
+def test_degenerate_settings_finish_quietly(tmp_path: Path) -> None:
+    """Settings at the edge of their range run to the end without numpy warnings or an unexpected error."""
+    for i, args in enumerate((["--set", "truncation=1e-9"], ["--scenario", "text", "--set", "top_p=1e-17"],
+                              ["--scenario", "text", "--set", "discount=1e-300"],
+                              ["--set", "sigma0=1e-6", "--set", "temperature=1e-300"])):
+        res = cli("run", *args, "--generations", "3", "--samples", "50", "-q", "-o", str(tmp_path / f"{i}.collapse"),
+                  check=False)
+        assert res.returncode == 0 and res.stderr == "", (args, res.stderr)
 
 
 def test_bad_argument_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:

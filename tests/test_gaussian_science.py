@@ -131,3 +131,22 @@ def test_truncation_speeds_collapse() -> None:
     cut = simulate("gaussian", "replace", {"truncation": 2.0}, 10, M, 100, seed=14)["fit_var"][:, 10]
     rep = simulate("gaussian", "replace", {}, 10, M, 100, seed=14)["fit_var"][:, 10]
     assert cut.mean() < 0.5 * rep.mean()
+
+
+@pytest.mark.parametrize("cut", [1e-9, 0.3, 0.99, 1.0, 2.0])
+def test_truncated_sampling_has_the_truncated_normal_variance(cut: float) -> None:
+    """Both samplers (inverse CDF below one sd, redrawing above) stay inside the cut and match
+    Var = 1 - 2 c phi(c) / (2 Phi(c) - 1) for a unit normal cut at +-c (c^2 / 3, nearly uniform, for tiny c,
+    where the closed form cancels); tiny cuts finish at once."""
+    from scipy.stats import norm
+
+    from core.scenarios.continuous import truncated_normal
+
+    expected = cut**2 / 3 if cut < 1e-3 else 1.0 - 2.0 * cut * norm.pdf(cut) / (2.0 * norm.cdf(cut) - 1.0)
+    variances = []
+    for seed in range(200):
+        x = truncated_normal(np.random.default_rng(seed), 3.0, 2.0, 500, cut)
+        assert np.all(np.abs(x - 3.0) <= cut * 2.0 * (1 + 1e-12))
+        variances.append(np.mean((x - 3.0) ** 2) / 4.0)
+    ok, msg = within_se(np.array(variances), expected)
+    assert ok, msg

@@ -93,6 +93,8 @@ class Scenario(ABC):
     # Families (for multi-source) whose models are their training set and cannot be rebuilt from parameters.
     unrebuildable_families: ClassVar[tuple[str, ...]] = ("kde",)
     default_samples: ClassVar[int] = 1000
+    # Most samples per generation this scenario takes: keeps one generation within seconds and a few GB.
+    max_samples: ClassVar[int] = 50_000_000
 
     def __init__(self, params: dict[str, Any], seed: int, replicate: int, samples: int) -> None:
         self.params = params

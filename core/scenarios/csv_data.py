@@ -55,6 +55,7 @@ EXAMPLE_CSV = Path(__file__).resolve().parents[2] / "resources" / "iris.csv"
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
 MIN_ROWS = 10
+MAX_ABS_VALUE = 1e15  # samples are float32 and their moments must not overflow
 REFERENCE_ROWS = 5000
 NA_MARKERS = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
 DELIMITERS = (",", ";", "\t")
@@ -74,7 +75,7 @@ class CsvData:
 
 
 def _fail(label: str, text: str) -> ParamError:
-    return ParamError(f"csv file {label}: {text}")
+    return ParamError(f"csv file {label}: {text}", param="path")
 
 
 def _decode(raw: bytes, label: str) -> str:
@@ -171,6 +172,10 @@ def _parse(text: str, label: str, columns: str, missing: str) -> tuple[tuple[str
                 if not math.isfinite(v):
                     raise _fail(label, f"column {header[i]!r} has a non-finite value {cell!r} on line "
                                 f"{reader.line_num}")
+                if abs(v) > MAX_ABS_VALUE:
+                    raise _fail(label, f"column {header[i]!r} has {cell!r} on line {reader.line_num}, beyond the "
+                                "1e15 in size that samples can hold; rescale the column (e.g. to thousands or "
+                                "millions)")
                 parsed.append(v)
             if any(v is None for v in parsed):
                 blank_rows += 1
@@ -465,7 +470,7 @@ class _CsvMixin:
     def check(cls, params: dict[str, Any], samples: int) -> None:
         load_csv(params["path"], params["columns"], params["missing"])
         if samples < 2:
-            raise ParamError("csv needs at least 2 samples per generation")
+            raise ParamError("csv needs at least 2 samples per generation", param="samples")
 
     @classmethod
     def theory(cls, metric: str, generations: np.ndarray, run: dict[str, Any]) -> np.ndarray | None:
@@ -497,6 +502,7 @@ class CsvScenario(_CsvMixin, Continuous1D):
     metric_infos = CONTINUOUS_METRICS + CSV_MODEL_METRICS
     families = ("gaussian", "gmm", "kde")
     default_samples = 500
+    max_samples = 500_000
     dims = 1
 
     def __init__(self, params: dict[str, Any], seed: int, replicate: int, samples: int) -> None:
@@ -524,6 +530,7 @@ class Csv2DScenario(_CsvMixin, Continuous2D):
     metric_infos = CONTINUOUS2D_METRICS + CSV_MODEL_METRICS
     families = CsvScenario.families
     default_samples = 500
+    max_samples = 500_000
     dims = 2
 
     def __init__(self, params: dict[str, Any], seed: int, replicate: int, samples: int) -> None:

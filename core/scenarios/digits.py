@@ -404,6 +404,7 @@ class DigitsScenario(Scenario):
     families = ("pooled", "per-class")
     verifiers = ("quality", "likelihood", "ratio")
     default_samples = 500
+    max_samples = 200_000
 
     def __init__(self, params: dict[str, Any], seed: int, replicate: int, samples: int) -> None:
         super().__init__(params, seed, replicate, samples)
@@ -413,7 +414,7 @@ class DigitsScenario(Scenario):
     @classmethod
     def check(cls, params: dict[str, Any], samples: int) -> None:
         if samples < 10:
-            raise ParamError(f"digits needs at least 10 samples (images) per generation, got {samples}")
+            raise ParamError(f"digits needs at least 10 samples (images) per generation, got {samples}", param="samples")
 
     def unit_shape(self) -> tuple[int, ...]:
         return (PIXELS,)

@@ -53,8 +53,8 @@ class GaussianScenario(Continuous1D):
                "training set and samples M values from the fit: the textbook model collapse of Shumailov et al.")
     schema = (
         Param("mu0", "float", 0.0, "Mean of the real data.", minimum=-1e6, maximum=1e6),
-        Param("sigma0", "float", 1.0, "Standard deviation of the real data.", minimum=0.0, maximum=1e6,
-              exclusive_min=True),
+        Param("sigma0", "float", 1.0, "Standard deviation of the real data (at least 1e-6: samples are float32).",
+              minimum=1e-6, maximum=1e6),
         Param("estimator", "choice", "mle", "Variance estimator: mle divides by M (shrinks by (M-1)/M per "
               "generation on average); unbiased divides by M-1 (mean kept, median still collapses).",
               choices=("mle", "unbiased")),
@@ -76,7 +76,7 @@ class GaussianScenario(Continuous1D):
         # rounding noise, and the loop would "collapse" from storage alone.
         if abs(params["mu0"]) > 1e3 * params["sigma0"]:
             raise ParamError(f"mu0 / sigma0 must be at most 1000 in size (float32 samples keep 7 digits), got "
-                             f"mu0={params['mu0']:g}, sigma0={params['sigma0']:g}; shift the data toward 0")
+                             f"mu0={params['mu0']:g}, sigma0={params['sigma0']:g}; shift the data toward 0", param="mu0")
 
     def real_model(self) -> Model:
         return GaussianModel(self.params["mu0"], self.params["sigma0"])
@@ -103,11 +103,12 @@ class GaussianScenario(Continuous1D):
         """Held-out NLL in closed form from the held-out data's first two moments (exact, O(1))."""
         if not isinstance(model, GaussianModel):
             return super()._nll(model)
-        if model.std <= 0:
+        var = float(model.std) ** 2
+        if var <= 0:  # zero, or so small that its square underflows: the fit is a point mass
             return float("inf")
         h_mean, h_var = self.heldout_moments
         msd = h_var + (h_mean - model.mean) ** 2  # mean squared deviation of held-out data from the fit's mean
-        return float(0.5 * np.log(2 * np.pi * model.std**2) + msd / (2 * model.std**2))
+        return float(0.5 * np.log(2 * np.pi * var) + msd / (2 * var))
 
     def curve(self, model: Model) -> np.ndarray | None:
         if not isinstance(model, GaussianModel):

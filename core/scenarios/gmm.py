@@ -200,6 +200,7 @@ class GmmScenario(_GmmMixin, Continuous1D):
     )
     metric_infos = CONTINUOUS_METRICS + GMM_METRICS
     default_samples = 500
+    max_samples = 5_000_000
 
     @classmethod
     def variant(cls, params: dict[str, Any]) -> type[Scenario]:
@@ -208,7 +209,7 @@ class GmmScenario(_GmmMixin, Continuous1D):
     @classmethod
     def check(cls, params: dict[str, Any], samples: int) -> None:
         if samples < 2:
-            raise ParamError("gmm needs at least 2 samples per generation")
+            raise ParamError("gmm needs at least 2 samples per generation", param="samples")
 
     def metrics(self, samples: np.ndarray, model: Model, generation: int) -> dict[str, float]:
         out = super().metrics(samples, model, generation)
@@ -225,6 +226,7 @@ class Gmm2DScenario(_GmmMixin, Continuous2D):
     schema = GmmScenario.schema
     metric_infos = CONTINUOUS2D_METRICS + GMM_METRICS
     default_samples = 500
+    max_samples = 5_000_000
 
     def unit_shape(self) -> tuple[int, ...]:
         return (2,)

@@ -95,11 +95,12 @@ class KdeScenario(Continuous1D):
     families = ("kde", "gaussian")
     regenerable = False
     default_samples = 500
+    max_samples = 500_000
 
     @classmethod
     def check(cls, params: dict[str, Any], samples: int) -> None:
         if samples < 2:
-            raise ParamError("kde needs at least 2 samples per generation (a bandwidth needs a spread)")
+            raise ParamError("kde needs at least 2 samples per generation (a bandwidth needs a spread)", param="samples")
 
     def real_model(self) -> Model:
         if self.params["shape"] == "gaussian":

@@ -47,6 +47,9 @@ def _row_indices(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
+MAX_DESIGN_CELLS = 20_000_000  # samples x dims of the design X (float64): 160 MB
+
+
 class LinearModel(Model):
     """y = x.w + N(0, noise^2) on the run's fixed design; samples are rows [x, y] in float32."""
 
@@ -136,6 +139,7 @@ class RegressionScenario(Scenario):
     view = "regression"
     dtype = np.float32
     default_samples = 100
+    max_samples = 5_000_000
 
     def __init__(self, params: dict[str, Any], seed: int, replicate: int, samples: int) -> None:
         super().__init__(params, seed, replicate, samples)
@@ -152,7 +156,10 @@ class RegressionScenario(Scenario):
         if samples < d + 2:
             raise ParamError(f"regression: samples is T, the number of rows of the fixed design X, and must be at "
                              f"least dims + 2 = {d + 2} (OLS needs T >= d and the theory d/(T-d-1) needs "
-                             f"T > d + 1); got samples={samples}")
+                             f"T > d + 1); got samples={samples}", param="samples")
+        if samples * d > MAX_DESIGN_CELLS:
+            raise ParamError(f"regression: the design X would have samples x dims = {samples * d:,} cells; at most "
+                             f"{MAX_DESIGN_CELLS:,} fit in memory (fewer samples or fewer dims)", param="samples")
 
     def unit_shape(self) -> tuple[int, ...]:
         return (int(self.params["dims"]) + 1,)

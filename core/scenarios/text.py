@@ -272,7 +272,8 @@ class NgramModel(Model):
             cnt = np.where(lev.pair_keys[pos] == key, lev.pair_c[pos], 0.0)
             mixed = np.maximum(cnt - self.d, 0.0) / lev.total[cid] + lev.gamma[cid] * prob
             prob = np.where(found, mixed, prob)
-        return np.log(prob), rows
+        with np.errstate(divide="ignore"):  # an event the model gives zero probability (discount 0) is -inf
+            return np.log(prob), rows
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
         """Mean log probability per predicted token (end-of-sentence included) of each sentence."""
@@ -435,7 +436,7 @@ class NgramModel(Model):
                 vals = np.where(keep, c_x, 0.0)
                 cum = np.cumsum(vals)
                 before = cum - vals - np.where(first > 0, cum[np.maximum(first - 1, 0)], 0.0)[c_r]
-                keep &= before < (self.top_p - 1e-12) * mass[c_r]
+                keep &= (before < (self.top_p - 1e-12) * mass[c_r]) | (rank == 0)  # the top token always stays
                 if not 0 < self.top_k < width and k_cand < width:
                     # the prefix is exact only if it ends before the K-th token in P_1 order would rank
                     last = np.full(rows, -1)
@@ -644,6 +645,7 @@ class TextScenario(Scenario):
     verifiers = ("dedup", "repetition", "likelihood")
     regenerable = False  # see the module docstring: models are stored as summaries
     default_samples = 500
+    max_samples = 500_000
 
     def __init__(self, params: dict[str, Any], seed: int, replicate: int, samples: int) -> None:
         super().__init__(params, seed, replicate, samples)

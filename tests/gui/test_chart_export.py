@@ -119,6 +119,25 @@ def test_export_errors_are_clear(panel: GenerationPanel, tmp_path: Path) -> None
         chart_export.export_csv(blank.charts()["timeline"], tmp_path / "x.csv")
 
 
+def test_no_chart_format_overwrites_a_project_or_leaves_a_partial_file(panel: GenerationPanel, project: Project,
+                                                                       project_path: Path, tmp_path: Path) -> None:
+    before = project_path.read_bytes()
+    chart = panel.charts()["timeline"]
+    for fn in (lambda p: chart_export.export_png(chart, p, size=(120, 90)),
+               lambda p: chart_export.export_svg(chart, p), lambda p: chart_export.export_csv(chart, p)):
+        with pytest.raises(ExportError, match="project file"):
+            fn(project_path)
+    with pytest.raises(ExportError, match="project file"):
+        chart_export.export_animation_frames(RunCache(project), project.runs()[0], project_path, "gif",
+                                             generations=[0, 1])
+    assert project_path.read_bytes() == before
+    assert not [p for p in project_path.parent.iterdir() if "partial" in p.name]
+    old = tmp_path / "chart.png"
+    old.write_bytes(b"old")
+    chart_export.export_png(chart, old, size=(120, 90))
+    assert QImage(str(old)).width() == 120 and [p.name for p in tmp_path.iterdir()] == ["chart.png"]
+
+
 def test_animation_frames(project: Project, tmp_path: Path) -> None:
     cache = RunCache(project)
     run = project.runs()[0]
@@ -164,5 +183,8 @@ def test_cli_export_png_through_main(project_path: Path, tmp_path: Path, capsys:
     assert code == 0, capsys.readouterr().err
     img = QImage(str(out))
     assert (img.width(), img.height()) == (640, 400)
-    code = main(["export", str(project_path), "--png", str(out), "--chart", "bogus"], hooks)
+    csv_out = tmp_path / "m.csv"
+    code = main(["export", str(project_path), "--metrics-csv", str(csv_out), "--png", str(tmp_path / "b.png"),
+                 "--chart", "bogus"], hooks)
     assert code == 2 and "unknown chart 'bogus'" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cli.png"]  # nothing written when the chart is wrong

@@ -307,9 +307,9 @@ def test_bad_form_value_disables_start_with_an_inline_message(qtbot, window, env
     rp = w.run_panel
     rp.set_values(scenario="gaussian", policy="replace")
     assert rp.start_button.isEnabled() and rp.error_text() == ""
-    rp.field("sigma0").setValue(0.0)  # the schema's open lower bound
+    rp.field("sigma0").setValue(0.0)  # below the schema's lower bound
     assert not rp.start_button.isEnabled()
-    assert "sigma0 must be in (0, 1000000]" in rp.error_text()
+    assert "sigma0 must be in [1e-06, 1000000], got 0" in rp.error_text()
     assert not w.start_action.isEnabled()
     rp.field("sigma0").setValue(2.0)
     assert rp.start_button.isEnabled() and rp.error_text() == ""
@@ -320,6 +320,56 @@ def test_bad_form_value_disables_start_with_an_inline_message(qtbot, window, env
     assert "nonsense" in rp.error_text()
     tip = rp.field("sources").toolTip()
     assert "Allowed: [1, 64]" in tip and "Default: 3" in tip
+
+
+def _type(qtbot, box, text: str) -> None:  # noqa: ANN001
+    box.setFocus()
+    box.lineEdit().selectAll()
+    if text:
+        qtbot.keyClicks(box, text)
+    else:
+        qtbot.keyClick(box, Qt.Key.Key_Delete)
+
+
+def test_typed_values_are_never_changed_behind_the_users_back(qtbot, window, env) -> None:  # noqa: ANN001
+    """Out-of-range, half-typed and comma numbers stay as typed, are reported and outlined, and block Start;
+    e-notation is read exactly; cross-field errors outline the field they are about."""
+    w, d = window
+    new_project(w, d, env["tmp"] / "typed.collapse")
+    rp = w.run_panel
+    rp.set_values(scenario="gaussian", policy="mix")
+    cases = [
+        (rp.samples_spin, "-5", "samples must be in [1,"),
+        (rp.generations_spin, "", "generations is empty"),
+        (rp.seed_spin, "abc", "seed must be a whole number, got 'abc'"),
+        (rp.replicates_spin, "5000", "replicates must be in [1, 1000], got 5000"),
+        (rp.field("alpha"), "1.5", "alpha must be in [0, 1], got 1.5"),
+        (rp.field("alpha"), "0,5", "(write a decimal point: 0.5)"),
+        (rp.field("sigma0"), "1e308", "sigma0 must be in [1e-06, 1000000], got 1e+308"),
+    ]
+    for box, text, fragment in cases:
+        good = box.text()
+        _type(qtbot, box, text)
+        rp.name_edit.setFocus()  # leaving the box must not put a different number in
+        assert box.text() == text, (text, box.text())
+        assert fragment in rp.error_text(), (text, rp.error_text())
+        assert not rp.start_button.isEnabled()
+        assert box.styleSheet(), "the field the message is about is outlined"
+        _type(qtbot, box, good)
+        assert rp.error_text() == "" and rp.start_button.isEnabled() and not box.styleSheet()
+    rp.set_values(policy="replace")
+    _type(qtbot, rp.field("truncation"), "1e-9")
+    assert rp.spec is not None and rp.spec.scenario_params["truncation"] == 1e-9
+    rp.set_values(scenario="kde")
+    _type(qtbot, rp.samples_spin, "1")
+    assert "kde needs at least 2 samples" in rp.error_text() and rp.samples_spin.styleSheet()
+    _type(qtbot, rp.samples_spin, "600000")
+    assert "kde takes at most 500,000 samples" in rp.error_text()
+    _type(qtbot, rp.samples_spin, "500")
+    rp.name_edit.setText("two\x07bells")
+    rp.request_start()  # the typing pause has not passed: Start checks first
+    assert "control characters" in rp.error_text() and rp.name_edit.styleSheet()
+    assert rp.name_edit.maxLength() == 100
 
 
 def test_the_form_follows_every_scenario_and_policy_schema(qtbot, window, env) -> None:  # noqa: ANN001
