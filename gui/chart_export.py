@@ -457,7 +457,10 @@ def build_chart(project: Project, runs: Sequence[RunInfo], chart: str, size: tup
             raise ParamError(f"unknown chart {chart!r}: use histogram, heatmap, or a metric of the selected runs "
                              f"({', '.join(known)})")
         label = tl.metric_combo.currentText()
-        title = f"{label}: {', '.join(s.name for s in tl.series)}" if tl.series else label
+        names = ", ".join(s.name for s in tl.series)
+        fits = len(label) + len(names) + 2 <= size[0] / 9  # about 9 px per character at the 11 pt title
+        title = f"{label}: {names}" if tl.series and fits else \
+            f"{label}: {len(tl.series)} series" if tl.series else label
         widget = tl
     cursor = getattr(widget, "cursor", None)
     if isinstance(cursor, pg.InfiniteLine):

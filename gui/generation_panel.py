@@ -119,8 +119,9 @@ class GenerationPanel(QWidget):
                                  "smooth": self.timeline.smooth_spin.value(),
                                  "replicates": self.timeline.replicates_check.isChecked(),
                                  "theory": self.timeline.theory_check.isChecked()}
-        if self.timeline.metric:
-            state["metric"] = self.timeline.metric
+        metric = self.timeline.metric or self.timeline.preferred_metric  # the choice also when nothing is shown
+        if metric:
+            state["metric"] = metric
         h1 = self.distribution.views.get("hist1d")
         if h1 is not None:
             state.update(hist_mode=h1.mode, hist_k=h1.k_spin.value(), hist_log=h1.log_check.isChecked())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QStackedWidget, QWidget
 
 from core.store import Project, ProjectError
 from gui.app import icon
@@ -47,6 +47,8 @@ class ProjectActions(QMainWindow):
     project_label: QLabel
     empty_title: QLabel
     empty_text: QLabel
+    empty_page: QWidget
+    centre: QStackedWidget
     recent_menu: QMenu
 
     def _init_project_state(self) -> None:
@@ -106,6 +108,7 @@ class ProjectActions(QMainWindow):
                                     "the demo to see model collapse happen.")
             self.scrubber.set_range(-1, 0)
             self.help_panel.set_scenario(None)
+            self.centre.setCurrentWidget(self.empty_page)
         else:
             self.runs_panel.set_empty_text("This project has no runs yet.\n\nChoose a scenario and a policy in "
                                            "Run setup (right) and press Start.")

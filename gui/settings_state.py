@@ -1,5 +1,5 @@
 """What the main window remembers between launches in QSettings: geometry, dock layout, scrubber and PNG export
-preferences; and the default layout that View > Reset Layout returns to. (Recent files are kept by
+preferences, the chart options (metric, smoothing, log scales, pane sizes); and the default layout that View > Reset Layout returns to. (Recent files are kept by
 :mod:`gui.project_actions`, saved as they change.)
 
 :class:`SettingsState` is one part (a mixin) of :class:`gui.main_window.MainWindow`; the attributes annotated on
@@ -8,10 +8,13 @@ the class are what it uses of the window (the PNG preferences belong to :class:`
 
 from __future__ import annotations
 
+import json
+
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
 
+from gui.generation_panel import GenerationPanel
 from gui.run_panel import RunPanel
 from gui.scrubber import Scrubber
 
@@ -29,6 +32,7 @@ class SettingsState(QMainWindow):
     toolbar: QToolBar
     run_panel: RunPanel
     scrubber: Scrubber
+    generation_panel: GenerationPanel
     _png_size: tuple[int, int]
     _png_transparent: bool
     _default_state: QByteArray
@@ -77,9 +81,15 @@ class SettingsState(QMainWindow):
             except (TypeError, ValueError):
                 pass
         self._png_transparent = _is_true(s.value("export/png_transparent", "false"))
+        try:
+            view = json.loads(str(s.value("view/state", "{}")))
+        except ValueError:
+            view = None
+        if isinstance(view, dict):
+            self.generation_panel.restore_view_state(view)
 
     def save_settings(self) -> None:
-        """Geometry, dock layout, scrubber and export preferences (recent files are saved as they change)."""
+        """Geometry, dock layout, scrubber, export and chart preferences (recent files are saved as they change)."""
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState(STATE_VERSION))
@@ -87,6 +97,7 @@ class SettingsState(QMainWindow):
         s.setValue("scrubber/loop", _bool_text(self.scrubber.loop_box.isChecked()))
         s.setValue("export/png_size", [self._png_size[0], self._png_size[1]])
         s.setValue("export/png_transparent", _bool_text(self._png_transparent))
+        s.setValue("view/state", json.dumps(self.generation_panel.view_state()))
         s.sync()
 
     def reset_layout(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 # Okabe-Ito inspired categorical colours (colour-blind safe), one variant tuned for each background.
@@ -16,6 +17,8 @@ _SERIES_LIGHT = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#7A5C00", "#56B4E9
                  "#8C2D04", "#6A3D9A")
 _SERIES_DARK = ("#56B4E9", "#E69F00", "#2BD9A0", "#F08DCB", "#F0E442", "#7FA7FF", "#FF8C69", "#DDDDDD",
                 "#C7A26B", "#B39DDB")
+
+_SERIES_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,15 @@ class ChartColors:
     highlight: QColor  # text highlight (repeated n-grams)
 
     def series(self, i: int) -> QColor:
-        """The i-th categorical colour (runs in a timeline)."""
+        """The i-th categorical colour (runs in a timeline); see series_style beyond the table's length."""
         table = _SERIES_DARK if self.dark else _SERIES_LIGHT
         return QColor(table[i % len(table)])
+
+    @staticmethod
+    def series_style(i: int) -> Qt.PenStyle:
+        """The line style of the i-th series: solid for the first ten, then dotted, then dash-dotted, so
+        series that share a colour still differ (dashes alone mean a theory curve)."""
+        return _SERIES_STYLES[(i // len(_SERIES_LIGHT)) % len(_SERIES_STYLES)]
 
 
 def is_dark(palette: QPalette | None = None) -> bool:

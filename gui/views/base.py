@@ -48,6 +48,20 @@ class ReadableAxis(pg.AxisItem):
             out.append((spacing, keep))
         return out
 
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: ANN001, ANN201, N802, N803 (pyqtgraph)
+        """Decades and their 2..9 multiples; where fewer than three of those fall in a narrow range (0.95 to 1.05),
+        evenly spaced values instead, so the axis never shows a single label."""
+        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
+        shown = sum(1 for _, values in ticks for v in values if minVal <= v <= maxVal)
+        if shown >= 3 or not maxVal > minVal or not -300 < minVal < maxVal < 300:
+            return ticks
+        lo, hi = 10.0**minVal, 10.0**maxVal
+        raw = (hi - lo) / 5
+        base = 10.0 ** math.floor(math.log10(raw))
+        step = next(m * base for m in (1, 2, 5, 10) if m * base >= raw)
+        values = np.arange(math.ceil(lo / step) * step, hi + step * 1e-6, step)
+        return [(None, [float(v) for v in np.log10(values[values > 0])])]
+
     def tickStrings(self, values, scale, spacing):  # noqa: ANN001, ANN201, N802 (pyqtgraph override)
         if not self.logMode:
             return super().tickStrings(values, scale, spacing)

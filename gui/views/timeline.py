@@ -34,6 +34,7 @@ from gui.views.base import (
 MSG_NO_PROJECT = ("Metric timelines appear here once a project is open: variance, distance to the real data, "
                   "tail mass … generation by generation.")
 MSG_NO_RUN = "Select one or more runs in the Runs list to compare their metrics over the generations."
+LEGEND_ROWS = 6  # legend entries per column before a second (and third) column is used
 DEFAULT_METRICS = ("var_ratio", "test_error", "diversity", "kl", "w1")
 
 
@@ -151,6 +152,7 @@ class TimelineView(GenerationChartPane):
         self.runs: list[RunInfo] = []
         self.series: list[Series] = []
         self.unreadable: list[str] = []  # series whose stored values of the metric cannot be read
+        self.without_data: list[str] = []  # selected runs that have no value of the metric (not drawn)
         self.items: dict[str, pg.GraphicsObject] = {}  # legend name -> main item (tests, export)
         self._drawn: list[pg.GraphicsObject] = []
         self._infos: dict[str, MetricInfo] = {}
@@ -246,6 +248,9 @@ class TimelineView(GenerationChartPane):
     def _recolor(self, c: ChartColors) -> None:
         self.cursor.setPen(pg.mkPen(c.cursor, width=2))
         self.cursor.setHoverPen(pg.mkPen(c.cursor, width=4))
+        if self.legend is not None:  # lines behind the legend must not run through its text
+            self.legend.setBrush(pg.mkBrush(with_alpha(c.background, 220)))
+            self.legend.setPen(pg.mkPen(c.grid))
         if self.series:
             self.redraw()
 
@@ -266,12 +271,15 @@ class TimelineView(GenerationChartPane):
         assert self.cache is not None
         metric = self.metric
         out = []
-        self.unreadable = []
+        self.unreadable, self.without_data = [], []
         for i, (name, members) in enumerate(self._groups()):
             try:
                 data = [self.cache.series(r, metric) for r in members]
             except ProjectError:
                 self.unreadable.append(name)
+                continue
+            if not any(np.isfinite(np.asarray(v, dtype=np.float64)).any() for _, v in data):
+                self.without_data.append(name)  # another scenario's metric, or nothing computed yet
                 continue
             if len(members) == 1:
                 g, v = data[0]
@@ -360,19 +368,14 @@ class TimelineView(GenerationChartPane):
         window = self.smooth_spin.value()
         pi = self.plot.plotItem
         self.series = self._collect()
-        mi = self._infos.get(self.metric)
-        if self.unreadable:
-            self.help_label.set_full_text(f"⚠ the stored {mi.label if mi else self.metric} of "
-                                          f"{', '.join(self.unreadable)} cannot be read (the project file is "
-                                          "damaged there)")
-        else:
-            self.help_label.set_full_text(mi.help if mi else "")
+        self.help_label.set_full_text(self._help_text())
         self._drawn_last = {r.id: self.cache.last_generation(r) for r in self.runs}
         ranges: list[np.ndarray] = []
         plan: list[tuple[tuple, np.ndarray | None, np.ndarray | None, dict]] = []  # (key, x, y, style)
         for s in self.series:
             color = c.series(s.color_index)
-            cname = color.name(color.NameFormat.HexArgb)
+            style = c.series_style(s.color_index)
+            cname = f"{color.name(color.NameFormat.HexArgb)} {style.name}"
             y = self._clean(s.values, log)
             if s.raw is not None and self.replicates_check.isChecked():
                 for j, (g, v) in enumerate(s.raw):
@@ -399,7 +402,7 @@ class TimelineView(GenerationChartPane):
             else:
                 shown = y
             plan.append((("main", s.name, cname), s.gens, shown,
-                         {"pen": pg.mkPen(color, width=2), "connect": "finite", "name": s.name}))
+                         {"pen": pg.mkPen(color, width=2, style=style), "connect": "finite", "name": s.name}))
             ranges.append(y)
         theories = self._theories(self.series)
         self.theory_check.setEnabled(bool(theories))
@@ -442,10 +445,25 @@ class TimelineView(GenerationChartPane):
                 if key[0] == "main":
                     item.setDownsampling(auto=True, method="peak")  # after adding: needs its ViewBox
                     item.setClipToView(True)
+            if self.legend is not None:  # many series: entries side by side, so the legend stays short
+                entries = sum(1 for _, _, _, st in plan if st.get("name"))
+                self.legend.setColumnCount(1 if entries <= LEGEND_ROWS else min(3, -(-entries // LEGEND_ROWS)))
             self._keys = keys
         self._max_gen = max([max(r.spec.generations for r in self.runs)] + [0])
         self._apply_ranges(ranges, log)
         self._place_legend(log)
+
+    def _help_text(self) -> str:
+        """The metric's help line, or what is wrong: unreadable stored values, selected runs without the metric."""
+        mi = self._infos.get(self.metric)
+        label = mi.label if mi else self.metric
+        notes = []
+        if self.unreadable:
+            notes.append(f"⚠ the stored {label} of {', '.join(self.unreadable)} cannot be read (the project file "
+                         "is damaged there)")
+        if self.without_data:
+            notes.append(f"not drawn, no {label} values: {', '.join(self.without_data)}")
+        return "; ".join(notes) if notes else (mi.help if mi else "")
 
     def _place_legend(self, log: bool) -> None:
         """Put the legend in the corner of the plot that covers the fewest data points."""

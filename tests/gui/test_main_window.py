@@ -153,6 +153,11 @@ def test_run_then_scrub_shows_the_stored_counts(qtbot, window, env) -> None:  # 
     qtbot.keyClick(w, Qt.Key.Key_End)
     assert w.scrubber.value == 40
 
+    assert w.centre.currentWidget() is w.generation_panel
+    w.close_action.trigger()
+    assert w.project is None and w.centre.currentWidget() is w.empty_page
+    assert w.empty_title.text() == "No project open" and w.empty_new.isVisibleTo(w)
+
 
 def test_save_as_and_reopen_keeps_the_runs(qtbot, window, env) -> None:  # noqa: ANN001
     w, d = window
@@ -529,9 +534,17 @@ def test_layout_recent_files_and_drop(qtbot, env) -> None:  # noqa: ANN001
     path = env["tmp"] / "layout.collapse"
     new_project(w, d, path)
     w.help_dock.hide()
+    panel = w.generation_panel
+    panel.timeline.smooth_spin.setValue(7)
+    panel.heatmap.log_check.setChecked(not panel.heatmap.log_check.isChecked())
+    panel.timeline.preferred_metric = "w1"
+    chosen = panel.view_state()
     w.close()
     w2, d2 = make_window(qtbot, env)
     assert w2.help_dock.isHidden()
+    restored = w2.generation_panel.view_state()
+    assert restored["smooth"] == 7 and restored["heatmap_log"] == chosen["heatmap_log"]
+    assert w2.generation_panel.timeline.preferred_metric == "w1"
     assert w2.recent_files()[0] == str(path.resolve())
     w2.recent_menu.aboutToShow.emit()
     entries = [a for a in w2.recent_menu.actions() if a.data()]

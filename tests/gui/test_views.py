@@ -261,6 +261,27 @@ def test_timeline_series_theory_and_cursor(panel: GenerationPanel, project: Proj
     assert np.allclose(ys, moving_average(project.metric_series(run.id, "w1")[1], 5), equal_nan=True)
 
 
+def test_timeline_leaves_out_runs_without_the_metric_and_says_so(panel: GenerationPanel, project: Project) -> None:
+    gauss, reg = by_name(project, "replace"), by_name(project, "reg")
+    panel.set_runs(gauss, [gauss, reg])
+    tl = panel.timeline
+    tl.set_metric("var_ratio")
+    assert "replace" in tl.items and "reg" not in tl.items
+    assert [s.name for s in tl.series] == ["replace"]
+    assert tl.help_label.full_text() == "not drawn, no Variance ratio values: reg"
+    assert tl.legend.columnCount == 1
+    tl.set_metric("test_error")
+    assert "reg" in tl.items and "replace" not in tl.items and "replace" in tl.help_label.full_text()
+
+
+def test_series_beyond_the_palette_change_line_style() -> None:
+    from gui.theme_colors import ChartColors
+
+    styles = [ChartColors.series_style(i) for i in range(30)]
+    assert set(styles[:10]) == {Qt.PenStyle.SolidLine}
+    assert set(styles[10:20]) == {Qt.PenStyle.DotLine} and set(styles[20:30]) == {Qt.PenStyle.DashDotLine}
+
+
 def test_timeline_replicate_group_mean_and_band(panel: GenerationPanel, project: Project) -> None:
     reps = [r for r in project.runs() if r.group == "reps"]
     single = by_name(project, "replace")
@@ -593,3 +614,19 @@ def test_growing_run_updates_items_in_place_and_draws_the_same(qtbot, tmp_path: 
     assert hm.image.qimage.convertToFormat(ref.qimage.format()) == ref.qimage
     reader.close()
     writer.close()
+
+
+def test_a_narrow_log_axis_still_has_several_labelled_ticks(qtbot) -> None:  # noqa: ANN001
+    from gui.views.base import ReadableAxis
+
+    axis = ReadableAxis("left")
+    axis.setLogMode(False, True)
+    for lo, hi in ((0.95, 1.05), (0.3, 0.9), (1.001, 1.002), (120.0, 180.0)):
+        ticks = [v for _, values in axis.tickValues(np.log10(lo), np.log10(hi), 300) for v in values
+                 if np.log10(lo) <= v <= np.log10(hi)]
+        axis.setRange(np.log10(lo), np.log10(hi))
+        labels = [t for t in axis.tickStrings(ticks, 1.0, 1.0) if t]
+        assert len(labels) >= 3, (lo, hi, labels)
+        assert all(lo <= float(t) <= hi for t in labels), labels
+    wide = [v for _, values in axis.tickValues(-3.0, 1.0, 300) for v in values]
+    assert {-3.0, -2.0, -1.0, 0.0, 1.0} <= {round(v, 9) for v in wide}  # decades as before
