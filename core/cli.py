@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"Collapse Lab {__version__}")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
-    o = sub.add_parser("open", help="open the app on a project file")
+    o = sub.add_parser("open", help="open the app on a project file (`main.py FILE` does the same)")
     o.add_argument("file", help="a .collapse project")
 
     r = sub.add_parser("run", help="run experiments headless and store them in a project")
@@ -163,6 +163,7 @@ def _drive_runs(project: Project, run_ids: Sequence[int], quiet: bool) -> int:
     return 0
 
 
+_COMMANDS = ("open", "run", "export", "info", "scenarios")
 _NEW_RUN_OPTIONS = (("scenario", "--scenario"), ("policy", "--policy"), ("samples", "--samples"), ("seed", "--seed"),
                     ("replicates", "--replicates"), ("settings", "--set"), ("name", "--name"),
                     ("keep_samples", "--keep-samples"))
@@ -389,6 +390,9 @@ def main(argv: Sequence[str] | None = None, hooks: GuiHooks | None = None) -> in
     try:
         if not argv:
             return cmd_open(None)
+        if argv[0] not in _COMMANDS and not argv[0].startswith("-") and \
+                (os.path.exists(argv[0]) or argv[0].endswith(".collapse")):
+            argv = ["open", *argv]  # `main.py FILE`, as a file manager's "Open with" calls it
         args = _parser().parse_args(argv)
         if args.command is None:
             return cmd_open(None)

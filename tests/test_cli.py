@@ -97,6 +97,17 @@ def test_bad_argument_in_a_real_process_has_no_traceback(tmp_path: Path) -> None
     assert len(res.stderr.strip().splitlines()) == 1
 
 
+def test_a_bare_file_argument_opens_it_in_the_app(tmp_path: Path) -> None:
+    from core.cli import GuiHooks
+
+    opened: list[str | None] = []
+    hooks = GuiHooks(open_app=lambda path: opened.append(path) or 0)
+    target = tmp_path / "p.collapse"
+    target.write_bytes(b"")
+    assert main([str(target)], hooks) == 0 and opened == [str(target)]
+    assert main([str(tmp_path / "missing.collapse")], hooks) == 1 and len(opened) == 1
+
+
 def test_not_a_project_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "notes.collapse"
     bad.write_text("just text")

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QSpinBox,
+    QToolTip,
     QWidget,
 )
 
@@ -35,6 +37,7 @@ MSG_NO_PROJECT = ("Metric timelines appear here once a project is open: variance
                   "tail mass … generation by generation.")
 MSG_NO_RUN = "Select one or more runs in the Runs list to compare their metrics over the generations."
 LEGEND_ROWS = 6  # legend entries per column before a second (and third) column is used
+LEGEND_MAX_SHARE = 0.55  # a legend taller than this share of the plot is hidden (hovering names the lines)
 DEFAULT_METRICS = ("var_ratio", "test_error", "diversity", "kl", "w1")
 
 
@@ -146,6 +149,8 @@ class TimelineView(GenerationChartPane):
         pi.addItem(self.cursor)
         self.cursor.sigDragged.connect(self._dragged)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
+        self.plot.scene().sigMouseMoved.connect(self._hover)
+        pi.vb.sigResized.connect(self._fit_legend)
         self.plot.theme_changed.append(self._recolor)
 
         self.cache: RunCache | None = None
@@ -154,6 +159,7 @@ class TimelineView(GenerationChartPane):
         self.unreadable: list[str] = []  # series whose stored values of the metric cannot be read
         self.without_data: list[str] = []  # selected runs that have no value of the metric (not drawn)
         self.items: dict[str, pg.GraphicsObject] = {}  # legend name -> main item (tests, export)
+        self._lines: list[tuple[str, np.ndarray, np.ndarray]] = []  # (name, gens, drawn values) for hovering
         self._drawn: list[pg.GraphicsObject] = []
         self._infos: dict[str, MetricInfo] = {}
         self.generation = 0
@@ -372,6 +378,7 @@ class TimelineView(GenerationChartPane):
         self._drawn_last = {r.id: self.cache.last_generation(r) for r in self.runs}
         ranges: list[np.ndarray] = []
         plan: list[tuple[tuple, np.ndarray | None, np.ndarray | None, dict]] = []  # (key, x, y, style)
+        self._lines = []
         for s in self.series:
             color = c.series(s.color_index)
             style = c.series_style(s.color_index)
@@ -401,6 +408,7 @@ class TimelineView(GenerationChartPane):
                 shown = self._clean(moving_average(y, window), log)
             else:
                 shown = y
+            self._lines.append((s.name, np.asarray(s.gens), shown))
             plan.append((("main", s.name, cname), s.gens, shown,
                          {"pen": pg.mkPen(color, width=2, style=style), "connect": "finite", "name": s.name}))
             ranges.append(y)
@@ -452,6 +460,46 @@ class TimelineView(GenerationChartPane):
         self._max_gen = max([max(r.spec.generations for r in self.runs)] + [0])
         self._apply_ranges(ranges, log)
         self._place_legend(log)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """Show the legend only while it covers at most about half the plot; hovering names the lines anyway."""
+        if self.legend is None:
+            return
+        height = self.plot.plotItem.vb.height()
+        fits = height <= 0 or self.legend.boundingRect().height() <= LEGEND_MAX_SHARE * height
+        self.legend.setVisible(bool(self.series) and fits)
+        self.plot.setToolTip("" if fits else "Too many lines for a legend at this height: hover a line for its "
+                             "name, or make this pane taller")
+
+    def line_at(self, scene_pos: QPointF, tolerance: float = 8.0) -> tuple[str, int, float] | None:
+        """(series name, generation, drawn value) of the line nearest the scene point, within `tolerance`
+        pixels vertically at the nearest generation; None when no line is that close."""
+        vb = self.plot.plotItem.vb
+        if not self._lines or not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        g = int(round(vb.mapSceneToView(scene_pos).x()))
+        log = self._log_state
+        best: tuple[float, str, int, float] | None = None
+        for name, gens, values in self._lines:
+            i = int(np.searchsorted(gens, g))
+            if i >= len(gens) or gens[i] != g or not np.isfinite(values[i]) or (log and values[i] <= 0):
+                continue
+            y = math.log10(values[i]) if log else float(values[i])
+            dist = abs(vb.mapViewToScene(QPointF(g, y)).y() - scene_pos.y())
+            if dist <= tolerance and (best is None or dist < best[0]):
+                best = (dist, name, g, float(values[i]))
+        return None if best is None else best[1:]
+
+    def _hover(self, scene_pos: QPointF) -> None:
+        hit = self.line_at(scene_pos)
+        if hit is None:
+            QToolTip.hideText()
+            return
+        name, g, v = hit
+        smooth = self.smooth_spin.value()
+        what = f"moving average over {smooth}" if smooth > 1 else "value"
+        QToolTip.showText(QCursor.pos(), f"{name}\ngeneration {g}: {v:.4g} ({what})", self.plot)
 
     def _help_text(self) -> str:
         """The metric's help line, or what is wrong: unreadable stored values, selected runs without the metric."""

@@ -274,6 +274,29 @@ def test_timeline_leaves_out_runs_without_the_metric_and_says_so(panel: Generati
     assert "reg" in tl.items and "replace" not in tl.items and "replace" in tl.help_label.full_text()
 
 
+def test_hovering_a_line_names_it_and_a_crowded_legend_steps_aside(qtbot, panel: GenerationPanel,  # noqa: ANN001
+                                                                  project: Project) -> None:
+    runs = project.runs()
+    panel.set_runs(runs[0], runs)
+    tl = panel.timeline
+    tl.set_metric("var_ratio")
+    panel.flush()
+    vb = tl.plot.plotItem.vb
+    run = by_name(project, "replace")
+    gens, vals = project.metric_series(run.id, "var_ratio")
+    y = float(np.log10(vals[10])) if tl.log_check.isChecked() else float(vals[10])
+    hit = tl.line_at(vb.mapViewToScene(QPointF(10.2, y)))
+    assert hit is not None and hit[0] == "replace" and hit[1] == 10 and np.isclose(hit[2], vals[10])
+    far = vb.mapViewToScene(QPointF(10, y)) + QPointF(0, 40)
+    assert tl.line_at(far) is None or tl.line_at(far)[0] != "replace"
+    panel.resize(900, 1600)
+    qtbot.waitUntil(tl.legend.isVisible, timeout=3000)
+    assert tl.plot.toolTip() == ""
+    panel.resize(900, 300)  # a very short pane: the legend would hide the lines
+    qtbot.waitUntil(lambda: not tl.legend.isVisible(), timeout=3000)
+    assert "hover a line" in tl.plot.toolTip()
+
+
 def test_series_beyond_the_palette_change_line_style() -> None:
     from gui.theme_colors import ChartColors
 
