@@ -321,7 +321,12 @@ def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.Pat
             else:
                 out_dir = None
         else:
-            frames_dir.mkdir(parents=True, exist_ok=True)
+            if frames_dir.exists() and not frames_dir.is_dir():
+                raise ExportError(f"{frames_dir}: is a file, not a folder; choose a folder for the frames")
+            try:
+                frames_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ExportError(f"{frames_dir}: cannot create the folder ({exc.strerror or exc})") from None
             out_dir = frames_dir
         for i, g in enumerate(gens):
             view.set_generation(g)
@@ -459,8 +464,7 @@ def build_chart(project: Project, runs: Sequence[RunInfo], chart: str, size: tup
         label = tl.metric_combo.currentText()
         names = ", ".join(s.name for s in tl.series)
         fits = len(label) + len(names) + 2 <= size[0] / 9  # about 9 px per character at the 11 pt title
-        title = f"{label}: {names}" if tl.series and fits else \
-            f"{label}: {len(tl.series)} series" if tl.series else label
+        title = f"{label}: {names}" if tl.series and fits else label  # the legend names them otherwise
         widget = tl
     cursor = getattr(widget, "cursor", None)
     if isinstance(cursor, pg.InfiniteLine):

@@ -138,7 +138,7 @@ def test_no_chart_format_overwrites_a_project_or_leaves_a_partial_file(panel: Ge
     assert QImage(str(old)).width() == 120 and [p.name for p in tmp_path.iterdir()] == ["chart.png"]
 
 
-def test_animation_frames(project: Project, tmp_path: Path) -> None:
+def test_animation_frames(qtbot, project: Project, tmp_path: Path) -> None:  # noqa: ANN001
     cache = RunCache(project)
     run = project.runs()[0]
     res = chart_export.export_animation_frames(cache, run, tmp_path / "frames", "png", size=(320, 200),
@@ -157,9 +157,13 @@ def test_animation_frames(project: Project, tmp_path: Path) -> None:
     assert res.paths == [tmp_path / "v.mp4"] and video[4:8] == b"ftyp" and len(video) > 1000
     with pytest.raises(ExportError, match="format"):
         chart_export.export_animation_frames(cache, run, tmp_path / "x.avi", "avi")
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(ExportError, match="is a file, not a folder"):
+        chart_export.export_animation_frames(cache, run, tmp_path / "taken", "png", generations=[0])
+    assert (tmp_path / "taken").read_text() == "a file, not a folder"
 
 
-def test_headless_chart_files(project: Project, tmp_path: Path) -> None:
+def test_headless_chart_files(qtbot, project: Project, tmp_path: Path) -> None:  # noqa: ANN001
     runs = project.runs()
     for chart, name in (("var_ratio", "tl"), ("histogram", "hist"), ("heatmap", "heat")):
         png = chart_export.export_chart_file(project, runs, chart, tmp_path / f"{name}.png", (700, 420))
