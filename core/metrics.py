@@ -96,8 +96,7 @@ class FineGrid1D:
         pos = np.subtract(x, np.float32(self.lo), dtype=np.float32)
         pos *= np.float32(1.0 / self.fine_width)
         pos += np.float32(1.0)  # position + 1: underflow lands in [0, 1), where truncation equals floor
-        np.minimum(pos, np.float32(self.n_fine + 1), out=pos)
-        np.maximum(pos, np.float32(0.0), out=pos)  # NaN stays NaN here and would not cast; samples are finite
+        np.clip(pos, np.float32(0.0), np.float32(self.n_fine + 1), out=pos)  # samples are finite (no NaN)
         return np.bincount(pos.astype(np.intp), minlength=self.n_fine + 2)
 
     def edge_index(self, value: float) -> int:

@@ -40,15 +40,16 @@ class Continuous1D(Scenario):
 
     def set_reference(self, real: np.ndarray, heldout: np.ndarray) -> None:
         real64 = np.asarray(real, dtype=np.float64)
-        mu = float(real64.mean()) if len(real64) else 0.0
-        sd = float(real64.std()) if len(real64) else 0.0
+        # The same moments every generation's metrics use, so generation 0's variance ratio is exactly 1.
+        mu, var = moments(real) if len(real64) else (0.0, 0.0)
+        sd = float(np.sqrt(var))
         half = SPAN_SD * sd if sd > 0 else 1.0
         self.grid1d = FineGrid1D(mu - half, mu + half, DISPLAY_BINS)
         real32 = np.asarray(real, dtype=np.float32)
         self._ref_fine = self.grid1d.fine_counts(real32)
         self._ref_excess = self.grid1d.outside_excess(real32, self._ref_fine)
         self._ref_kl = KLReference(self.grid1d.with_flows(self._ref_fine))
-        self.ref_var = sd * sd
+        self.ref_var = var
         # Percentiles of all real data we have (generation 0 plus the held-out draws): stable even for small M.
         pooled = np.concatenate([real64, np.asarray(heldout, dtype=np.float64).ravel()])
         p1, p99 = (np.quantile(pooled, [0.01, 0.99]) if len(pooled) else (mu, mu))
@@ -60,9 +61,10 @@ class Continuous1D(Scenario):
         self.heldout = np.asarray(heldout, dtype=np.float32)
         h64 = self.heldout.astype(np.float64)
         self.heldout_moments = (float(h64.mean()), float(h64.var())) if len(h64) else (float("nan"),) * 2
+        self.grid = np.linspace(self.grid1d.lo, self.grid1d.hi, GRID_POINTS)  # where the model density is drawn
         self.ref = {
             "bins": {"kind": "1d", "edges": self.grid1d.edges.tolist()},
-            "grid": np.linspace(self.grid1d.lo, self.grid1d.hi, GRID_POINTS).tolist(),
+            "grid": self.grid.tolist(),
             "real_mean": mu,
             "real_std": sd,
             "p1": self.p1,
@@ -118,7 +120,7 @@ class Continuous1D(Scenario):
     def curve(self, model: Model) -> np.ndarray | None:
         try:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-                dens = np.exp(model.logpdf(np.asarray(self.ref["grid"], dtype=np.float64)))
+                dens = np.exp(model.logpdf(self.grid))
         except NotImplementedError:
             return None
         return np.nan_to_num(dens, nan=0.0, posinf=0.0).astype(np.float32)

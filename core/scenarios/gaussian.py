@@ -113,7 +113,7 @@ class GaussianScenario(Continuous1D):
     def curve(self, model: Model) -> np.ndarray | None:
         if not isinstance(model, GaussianModel):
             return super().curve(model)
-        grid = np.asarray(self.ref["grid"], dtype=np.float64)
+        grid = self.grid
         if model.std <= 0:
             return np.zeros(len(grid), dtype=np.float32)
         z = (grid - model.mean) / model.std
