@@ -36,6 +36,7 @@ import numpy as np
 import sqlite_utils
 
 from core import __version__
+from core.checkpointer import BACKSTOP_PAGES, JOURNAL_SIZE_LIMIT, BackgroundCheckpointer
 from core.engine import GenerationRecord, RunSpec
 from core.seeding import Purpose, stream
 
@@ -211,8 +212,12 @@ def _translate(path: Path, exc: sqlite3.Error, doing: str) -> ProjectError:
 class Project:
     """An open project file. One instance per thread (SQLite connections are not shared)."""
 
+    #: checkpoint the WAL on a background thread while a run writes (False: inside commits, as SQLite does)
+    background_checkpoints = True
+
     def __init__(self, path: str | os.PathLike[str], *, create: bool = False, readonly: bool = False) -> None:
         self.path = Path(path)
+        self._checkpointer: BackgroundCheckpointer | None = None
         self.readonly = readonly
         exists = self.path.exists()
         if self.path.is_dir():
@@ -323,6 +328,9 @@ class Project:
 
     def close(self) -> None:
         """Checkpoint the WAL back into the file and close."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         try:
             if not self.readonly:
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -657,11 +665,18 @@ class Project:
         return {r[0]: int(r[1] or 0) for r in rows}
 
     def enable_wal(self) -> None:
-        """WAL while a run writes: readers (the GUI) are not blocked by the writer."""
+        """WAL while a run writes: readers (the GUI) are not blocked by the writer, and checkpoints run on a
+        background thread (core/checkpointer.py) so commits do not wait for the disk."""
         if not self.readonly:
             with self._guard("switching to WAL"):
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
+                self.db.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+                self.db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+            if self._checkpointer is None and self.background_checkpoints:
+                self._checkpointer = BackgroundCheckpointer(self.path)
+            elif not self.background_checkpoints:  # SQLite's own: inside a commit, every 1,000 pages
+                self.db.execute("PRAGMA wal_autocheckpoint = 1000")
 
 
 def _metrics_json(metrics: dict[str, float]) -> str:
