@@ -100,7 +100,7 @@ def main() -> None:
     print(f"{'M':>9} {'bare ms/gen':>12} {'engine ms/gen':>14} {'ratio':>6} {'CPU ratio':>10} "
           f"{'ratio, in-commit checkpoints':>29} {'metrics etc. ms':>16}")
     for m in args.sizes:
-        gens = args.generations or max(20, min(2000, 3 * 10**6 // m))
+        gens = args.generations or max(20, min(5000, 3 * 10**7 // m))  # about a second: a steady state
         rows: dict[str, list[tuple[float, float]]] = {"bare": [], "engine": [], "in-commit": []}
         derived = []
         with tempfile.TemporaryDirectory() as tmp:

@@ -41,7 +41,10 @@ def moments(x: np.ndarray) -> tuple[float, float]:
     xd = np.array(x, dtype=np.float64).ravel()  # a copy, so the in-place centring leaves x alone
     mean = float(xd.sum() / n)
     xd -= mean
-    var = float(np.dot(xd, xd) / n)
+    # Squares summed by numpy (pairwise), not np.dot: BLAS would start threads that then spin on the second core,
+    # taking it from the GUI and the background checkpointer.
+    np.square(xd, out=xd)
+    var = float(xd.sum() / n)
     try:
         _moments_cache = (weakref.ref(x), n, mean, var)
     except TypeError:  # not weak-referenceable (a plain list): no caching
