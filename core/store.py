@@ -184,7 +184,17 @@ def _writer_alive(tag: str | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(int(pid))
+
+
+def _is_zombie(pid: int) -> bool:
+    """Whether a process has ended but not yet been reaped (Linux; elsewhere False): killed, it writes nothing."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X")  # the state letter follows "(command name) "
 
 
 def _translate(path: Path, exc: sqlite3.Error, doing: str) -> ProjectError:

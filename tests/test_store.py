@@ -246,3 +246,36 @@ def test_non_finite_and_numpy_metric_values_round_trip(tmp_path: Path) -> None:
         got = {k: p.metric_series(rid, k)[1][1] for k in values}
     assert got["a"] == 0.25 and np.isnan(got["b"]) and got["e"] == 3.0
     assert got["c"] == np.inf and got["d"] == -np.inf
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux's /proc")
+def test_a_killed_but_unreaped_writer_counts_as_stopped(tmp_path: Path) -> None:
+    """A run whose writer was killed shows as interrupted even before the dead process is reaped (a zombie)."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "z.collapse"
+    rid = _project_with_run(path, generations=2)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # wait for it to end, without reaping it
+            stat = Path(f"/proc/{child.pid}/stat").read_bytes()
+            if stat[stat.rfind(b")") + 2:][:1] == b"Z":
+                break
+            time.sleep(0.01)
+        con = sqlite3.connect(path)
+        with con:
+            con.execute("UPDATE runs SET status = 'running', writer = ? WHERE id = ?",
+                        [f"{socket.gethostname()}:{child.pid}", rid])
+        con.close()
+        with Project(path, readonly=True) as p:
+            assert p.run(rid).status == "interrupted"
+        with sqlite3.connect(path) as con:  # and a live writer (this process) still counts as running
+            con.execute("UPDATE runs SET writer = ? WHERE id = ?", [f"{socket.gethostname()}:{os.getpid()}", rid])
+        with Project(path, readonly=True) as p:
+            assert p.run(rid).status == "running"
+    finally:
+        child.wait()
