@@ -249,6 +249,9 @@ class Project:
                 conn = sqlite3.connect(str(self.path), check_same_thread=False)
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA foreign_keys = ON")
+            # While a run writes, its background checkpointer copies the WAL: no connection of this project does
+            # that copying inside one of its commits before the WAL is this large (core/checkpointer.py).
+            conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
             self.db = sqlite_utils.Database(conn)
             self._check_or_init(created=not exists)
         except sqlite3.Error as exc:
@@ -676,12 +679,11 @@ class Project:
 
     def enable_wal(self) -> None:
         """WAL while a run writes: readers (the GUI) are not blocked by the writer, and checkpoints run on a
-        background thread (core/checkpointer.py) so commits do not wait for the disk."""
+        background thread (core/checkpointer.py) so commits seldom wait for the disk."""
         if not self.readonly:
             with self._guard("switching to WAL"):
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
-                self.db.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
                 self.db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
             if self._checkpointer is None and self.background_checkpoints:
                 self._checkpointer = BackgroundCheckpointer(self.path)
