@@ -170,7 +170,7 @@ _NEW_RUN_OPTIONS = (("scenario", "--scenario"), ("policy", "--policy"), ("sample
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from core.runner import create_runs, resumable
+    from core.runner import create_runs, resumable, version_change
 
     if args.resume:
         if args.output:
@@ -192,6 +192,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             if not ids:
                 print("nothing to resume: every run is complete", file=sys.stderr)
                 return 0
+            for rid in ids:
+                note = version_change(project.run(rid))
+                if note:
+                    print(f"note: {note}", file=sys.stderr)
             return _drive_runs(project, ids, args.quiet)
 
     if not args.output:

@@ -13,7 +13,14 @@ import numpy as np
 from core.engine import GenerationRecord, RunEnded, RunSpec, Simulation
 from core.params import ParamError
 from core.scenarios import create_scenario
-from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, clean_run_name
+from core.store import (
+    DEFAULT_SAMPLES_BUDGET,
+    Project,
+    ProjectError,
+    RunInfo,
+    clean_run_name,
+    library_versions,
+)
 
 
 def default_run_name(spec: RunSpec) -> str:
@@ -111,3 +118,19 @@ def resumable(project: Project, name: str | None = None) -> list[int]:
     """
     runs = project.find_runs(name) if name else project.runs()
     return [r.id for r in runs if not r.complete and r.status in ("interrupted", "failed")]
+
+
+_RESULT_LIBRARIES = ("collapse_lab", "numpy", "scipy", "scikit_learn")  # what a run's numbers depend on
+
+
+def version_change(run: RunInfo) -> str | None:
+    """A note when this run was started by other versions of the libraries its results depend on than the
+    ones that would continue it (its later generations may then differ in the last bits from a straight run)."""
+    now = library_versions()
+    changed = [k for k in _RESULT_LIBRARIES if run.versions.get(k) not in (None, now[k])]
+    if not changed:
+        return None
+    was = ", ".join(f"{k.replace('_', '-')} {run.versions[k]}" for k in changed)
+    will = ", ".join(f"{now[k]}" for k in changed)
+    return (f"run {run.name!r} was started with {was} and continues with {will}: its next generations may differ "
+            "in the last bits from a run done straight through with either")

@@ -1,6 +1,7 @@
 """The command line as a user meets it: runs, resume after kill -9, export formats, clear errors."""
 
 import csv
+import json
 import os
 import signal
 import sqlite3
@@ -205,3 +206,20 @@ def test_resume_with_nothing_to_do(tmp_path: Path) -> None:
     assert "nothing to resume" in res.stderr
     res = cli("run", "--resume", str(out), "--run", "missing", check=False)
     assert res.returncode == 2 and "no run or group named 'missing'" in res.stderr
+
+
+def test_resume_says_when_the_versions_changed(tmp_path: Path) -> None:
+    out = tmp_path / "old.collapse"
+    cli("run", "--generations", "3", "--samples", "50", "-o", str(out))
+    con = sqlite3.connect(out)
+    with con:
+        versions = json.loads(con.execute("SELECT versions FROM runs").fetchone()[0])
+        con.execute("UPDATE runs SET versions = ?", [json.dumps({**versions, "collapse_lab": "0.0.1"})])
+    con.close()
+    res = cli("run", "--resume", str(out), "--generations", "6")
+    assert "was started with collapse-lab 0.0.1 and continues with" in res.stderr
+    res = cli("run", "--resume", str(out), "--generations", "9")
+    assert "was started with" in res.stderr  # still: the run's versions are those it started with
+    fresh = tmp_path / "same.collapse"
+    cli("run", "--generations", "3", "--samples", "50", "-o", str(fresh))
+    assert "was started with" not in cli("run", "--resume", str(fresh), "--generations", "6").stderr
