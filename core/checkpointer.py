@@ -29,6 +29,7 @@ from pathlib import Path
 INTERVAL_S = 0.05
 BACKSTOP_PAGES = 4096  # the writer checkpoints by itself past 16 MB of WAL (4 KiB pages)
 JOURNAL_SIZE_LIMIT = 16 * 2**20  # a WAL file that grew larger is cut back to this when it restarts
+SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, for a writer without this thread
 
 log = logging.getLogger("collapse_lab.checkpointer")
 

@@ -36,7 +36,12 @@ import numpy as np
 import sqlite_utils
 
 from core import __version__
-from core.checkpointer import BACKSTOP_PAGES, JOURNAL_SIZE_LIMIT, BackgroundCheckpointer
+from core.checkpointer import (
+    BACKSTOP_PAGES,
+    JOURNAL_SIZE_LIMIT,
+    SQLITE_AUTOCHECKPOINT_PAGES,
+    BackgroundCheckpointer,
+)
 from core.engine import GenerationRecord, RunSpec
 from core.seeding import Purpose, stream
 
@@ -685,10 +690,10 @@ class Project:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 self.db.execute("PRAGMA synchronous = NORMAL")
                 self.db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
-            if self._checkpointer is None and self.background_checkpoints:
+                if not self.background_checkpoints:  # SQLite's own checkpoints, inside this connection's commits
+                    self.db.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}")
+            if self.background_checkpoints and self._checkpointer is None:
                 self._checkpointer = BackgroundCheckpointer(self.path)
-            elif not self.background_checkpoints:  # SQLite's own: inside a commit, every 1,000 pages
-                self.db.execute("PRAGMA wal_autocheckpoint = 1000")
 
 
 def _metrics_json(metrics: dict[str, float]) -> str:
