@@ -79,6 +79,25 @@ def test_temperature_multiplies_the_decay() -> None:
         assert ok, msg
 
 
+@pytest.mark.parametrize(("tau", "estimator"), [(0.9, "mle"), (1.1, "mle"), (0.9, "unbiased")])
+def test_sampling_variance_follows_the_tempered_closed_form(tau: float, estimator: str) -> None:
+    """SCIENCE.md: sampling at temperature tau multiplies the MLE factor, E[sigma_n^2] = sigma0^2 (tau a)^n,
+    for the variance each generation's model samples at (unbiased: sigma0^2 tau^n). Unbiased variances are
+    heavy-tailed for long chains, so a short one is checked there."""
+    gens = 10 if estimator == "mle" else 4
+    res = simulate("gaussian", "replace", {"temperature": tau, "estimator": estimator, "sigma0": 2.0}, gens, M, R,
+                   seed=19)
+    a = (M - 1) / M if estimator == "mle" else 1.0
+    assert np.all(res["sampling_var"][:, 0] == 4.0)
+    for n in range(1, gens + 1):
+        ok, msg = within_se(res["sampling_var"][:, n], 4.0 * (tau * a) ** n)
+        assert ok, f"n={n}: {msg}"
+    run = {"policy": "replace", "params": {"sigma0": 2.0, "estimator": estimator, "temperature": tau,
+                                            "truncation": 0.0}, "samples": M}
+    np.testing.assert_allclose(GaussianScenario.theory("sampling_var", np.arange(gens + 1), run),
+                               4.0 * (tau * a) ** np.arange(gens + 1))
+
+
 def test_theory_overlay_matches_the_closed_forms() -> None:
     run = {"policy": "replace", "params": {"sigma0": 2.0, "estimator": "mle", "temperature": 1.0,
                                             "truncation": 0.0}, "samples": M}

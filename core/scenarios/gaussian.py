@@ -66,6 +66,9 @@ class GaussianScenario(Continuous1D):
         MetricInfo("fit_std", "Fitted std", "Standard deviation parameter of this generation's fitted Gaussian."),
         MetricInfo("fit_var", "Fitted variance", "Variance parameter of the fit. With the MLE its expectation is "
                    "sigma0^2 ((M-1)/M)^n (Shumailov et al. 2024).", log_scale=True),
+        MetricInfo("sampling_var", "Sampling variance", "Variance the model samples at: fitted variance x temperature "
+                   "(generation 0: the real sigma0^2). With the MLE its expectation is sigma0^2 (tau (M-1)/M)^n.",
+                   log_scale=True),
     )
     families = ("gaussian", "kde")
     default_samples = 100
@@ -122,7 +125,8 @@ class GaussianScenario(Continuous1D):
     def model_metrics(self, model: Model) -> dict[str, float]:
         if not isinstance(model, GaussianModel):
             return {}
-        return {"fit_mean": model.mean, "fit_std": model.std, "fit_var": model.std**2}
+        return {"fit_mean": model.mean, "fit_std": model.std, "fit_var": model.std**2,
+                "sampling_var": model.std**2 * model.temperature}
 
     @classmethod
     def theory(cls, metric: str, generations: np.ndarray, run: dict[str, Any]) -> np.ndarray | None:
@@ -130,7 +134,9 @@ class GaussianScenario(Continuous1D):
 
         Temperature tau scales the variance of every draw from a *fitted* model; generation 0's samples are
         real data (not tempered), so the n-th fit has seen n sampling steps of which n-1 were tempered:
-        E[fit_var_n] = sigma0^2 a^n tau^(n-1) with the MLE (a = (M-1)/M), sigma0^2 tau^(n-1) unbiased.
+        E[fit_var_n] = sigma0^2 a^n tau^(n-1) with the MLE (a = (M-1)/M), sigma0^2 tau^(n-1) unbiased. The
+        variance the n-th model samples at, tau fit_var_n, is the quantity of SCIENCE.md's "E[sigma_n^2] =
+        sigma0^2 (tau a)^n": sampling_var_n has exactly that expectation (sigma0^2 tau^n unbiased).
         """
         p = run["params"]
         if run["policy"] != "replace" or p.get("truncation", 0.0) > 0:
@@ -143,6 +149,8 @@ class GaussianScenario(Continuous1D):
         a = (m - 1) / m if p["estimator"] == "mle" else 1.0
         if metric == "fit_var":
             return s2 * a**n * tau**tempered
+        if metric == "sampling_var":
+            return s2 * (a * tau) ** n
         if metric == "fit_std":
             if m < 2:
                 return None
