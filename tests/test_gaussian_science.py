@@ -98,6 +98,23 @@ def test_sampling_variance_follows_the_tempered_closed_form(tau: float, estimato
                                4.0 * (tau * a) ** np.arange(gens + 1))
 
 
+@pytest.mark.parametrize("estimator", ["mle", "unbiased"])
+def test_w2_of_the_fit_to_the_real_gaussian(estimator: str) -> None:
+    """SCIENCE.md: E[W2^2] = sigma0^2 (2 - 2 (c4 sqrt(a))^n) with the MLE, sigma0^2 (n/M + 2 - 2 c4^n) unbiased."""
+    res = simulate("gaussian", "replace", {"estimator": estimator, "mu0": 1.0, "sigma0": 1.5}, 30, M, R, seed=23)
+    a = (M - 1) / M if estimator == "mle" else 1.0
+    assert np.all(res["w2sq_fit"][:, 0] == 0.0)
+    for n in (1, 3, 10, 30):
+        expected = 2.25 * (2 - 2 * (c4(M) * np.sqrt(a)) ** n) + (0.0 if estimator == "mle" else 2.25 * n / M)
+        ok, msg = within_se(res["w2sq_fit"][:, n], expected)
+        assert ok, f"n={n}: {msg}"
+    run = {"policy": "replace", "params": {"sigma0": 1.5, "estimator": estimator, "temperature": 1.0,
+                                            "truncation": 0.0}, "samples": M}
+    gens = np.array([1, 3, 10, 30])
+    want = [2.25 * (2 - 2 * (c4(M) * np.sqrt(a)) ** g) + (0.0 if estimator == "mle" else 2.25 * g / M) for g in gens]
+    np.testing.assert_allclose(GaussianScenario.theory("w2sq_fit", gens, run), want)
+
+
 def test_theory_overlay_matches_the_closed_forms() -> None:
     run = {"policy": "replace", "params": {"sigma0": 2.0, "estimator": "mle", "temperature": 1.0,
                                             "truncation": 0.0}, "samples": M}

@@ -66,6 +66,9 @@ class GaussianScenario(Continuous1D):
         MetricInfo("fit_std", "Fitted std", "Standard deviation parameter of this generation's fitted Gaussian."),
         MetricInfo("fit_var", "Fitted variance", "Variance parameter of the fit. With the MLE its expectation is "
                    "sigma0^2 ((M-1)/M)^n (Shumailov et al. 2024).", log_scale=True),
+        MetricInfo("w2sq_fit", "W2² fit to real", "Squared 2-Wasserstein distance between the fitted Gaussian and the "
+                   "real N(mu0, sigma0^2): (mean - mu0)^2 + (std - sigma0)^2. With the MLE its expectation is "
+                   "sigma0^2 (2 - 2 (c4 sqrt((M-1)/M))^n) -> 2 sigma0^2: the fit ends as a point, wandering."),
         MetricInfo("sampling_var", "Sampling variance", "Variance the model samples at: fitted variance x temperature "
                    "(generation 0: the real sigma0^2). With the MLE its expectation is sigma0^2 (tau (M-1)/M)^n.",
                    log_scale=True),
@@ -125,7 +128,9 @@ class GaussianScenario(Continuous1D):
     def model_metrics(self, model: Model) -> dict[str, float]:
         if not isinstance(model, GaussianModel):
             return {}
+        mu0, sigma0 = self.params["mu0"], self.params["sigma0"]
         return {"fit_mean": model.mean, "fit_std": model.std, "fit_var": model.std**2,
+                "w2sq_fit": (model.mean - mu0) ** 2 + (model.std - sigma0) ** 2,
                 "sampling_var": model.std**2 * model.temperature}
 
     @classmethod
@@ -155,6 +160,12 @@ class GaussianScenario(Continuous1D):
             if m < 2:
                 return None
             return np.sqrt(s2) * (c4(m) * np.sqrt(a)) ** n * np.sqrt(tau) ** tempered
+        if metric == "w2sq_fit":
+            # E[(mu_n - mu0)^2] + E[sigma_n^2] - 2 sigma0 E[sigma_n] + sigma0^2, untempered chains only.
+            if m < 2 or tau != 1.0:
+                return None
+            var_mean = s2 * (1 - a**n) if p["estimator"] == "mle" else s2 * n / m
+            return var_mean + s2 * a**n - 2 * s2 * (c4(m) * np.sqrt(a)) ** n + s2
         if metric == "var_ratio":
             # E[sample var_n] / E[sample var_0]: each sample variance of M draws is (M-1)/M x its model's
             # variance (times tau for tempered draws), so the ratio of expectations is a^n tau^n for n >= 1.
