@@ -9,7 +9,7 @@ import pytest
 
 from core.engine import RunSpec
 from core.runner import create_runs, drive
-from core.store import APPLICATION_ID, FORMAT_VERSION, Project, ProjectError
+from core.store import APPLICATION_ID, FORMAT_VERSION, Project, ProjectError, _is_zombie
 
 
 def _project_with_run(path: Path, generations: int = 5) -> int:
@@ -261,10 +261,7 @@ def test_a_killed_but_unreaped_writer_counts_as_stopped(tmp_path: Path) -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     try:
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # wait for it to end, without reaping it
-            stat = Path(f"/proc/{child.pid}/stat").read_bytes()
-            if stat[stat.rfind(b")") + 2:][:1] == b"Z":
-                break
+        while not _is_zombie(child.pid) and time.monotonic() < deadline:  # wait for it to end, without reaping it
             time.sleep(0.01)
         con = sqlite3.connect(path)
         with con:
@@ -273,8 +270,10 @@ def test_a_killed_but_unreaped_writer_counts_as_stopped(tmp_path: Path) -> None:
         con.close()
         with Project(path, readonly=True) as p:
             assert p.run(rid).status == "interrupted"
-        with sqlite3.connect(path) as con:  # and a live writer (this process) still counts as running
+        con = sqlite3.connect(path)
+        with con:  # and a live writer (this process) still counts as running
             con.execute("UPDATE runs SET writer = ? WHERE id = ?", [f"{socket.gethostname()}:{os.getpid()}", rid])
+        con.close()
         with Project(path, readonly=True) as p:
             assert p.run(rid).status == "running"
     finally:
