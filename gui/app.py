@@ -21,6 +21,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QP
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from core import __version__
+from gui import main_thread_gc
 
 APP_NAME = "Collapse Lab"
 ORG_NAME = "collapse-lab"
@@ -291,13 +292,18 @@ def preload() -> None:
     Importing scikit-learn for the first time inside a worker thread while the GUI thread ran Qt timers
     deadlocked intermittently (both threads waiting for the GIL inside the import; seen in tests/gui), so the
     imports happen here instead, before the first run; later calls return at once. Then the start-up
-    objects are frozen out of the garbage collector's full passes."""
+    objects are frozen out of the garbage collector's full passes, and collection moves to the GUI thread
+    (gui/main_thread_gc.py: a collection inside a worker could deadlock with the GUI thread)."""
     global _preloaded
     if _preloaded:
         return
     _preloaded = True
     import gc
     import importlib
+
+    app = QApplication.instance()
+    if app is not None:
+        main_thread_gc.install(app)
 
     for name in PRELOAD_MODULES:
         try:
