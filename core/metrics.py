@@ -16,6 +16,7 @@ Documented choices (the help panel repeats them):
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -83,6 +84,16 @@ def plugin_entropy(counts: np.ndarray, bin_volume: float = 1.0) -> float:
     return float(np.log(total) - np.dot(c, np.log(c)) / total + np.log(bin_volume))
 
 
+@dataclass(frozen=True)
+class FineCounts:
+    """One sample's counts on a FineGrid1D, with what W1, tail mass and display bins are read from."""
+
+    fine: np.ndarray  # [underflow, fine bins..., overflow], length n_fine + 2
+    cum: np.ndarray  # running sum of fine[:-1]: cum[j] = samples below the grid's j-th fine edge (j = 0..n_fine)
+    n: int  # samples counted (every one, flows included)
+    excess: tuple[float, float]  # mean of (lo - x)+ and of (x - hi)+ over all samples
+
+
 class FineGrid1D:
     """A fixed 1-D grid: display bins, fine sub-bins for CDFs, and the pass that fills both."""
 
@@ -102,23 +113,29 @@ class FineGrid1D:
         np.clip(pos, np.float32(0.0), np.float32(self.n_fine + 1), out=pos)  # samples are finite (no NaN)
         return np.bincount(pos.astype(np.intp), minlength=self.n_fine + 2)
 
+    def counts(self, x: np.ndarray) -> FineCounts:
+        """The fine counts of a sample with their running sum and outside excesses: one pass over x."""
+        fine = self.fine_counts(x)
+        return FineCounts(fine, np.cumsum(fine[:-1]), len(x), self.outside_excess(x, fine))
+
     def edge_index(self, value: float) -> int:
         """Index in fine counts of the first fine bin at or after `value` (grid edges snap to the fine grid)."""
         k = int(round((value - self.lo) / self.fine_width))
         return min(max(k, 0), self.n_fine) + 1
 
-    def mass_outside(self, fine: np.ndarray, lo_index: int, hi_index: int) -> int:
+    def mass_outside(self, c: FineCounts, lo_index: int, hi_index: int) -> int:
         """Samples in fine bins before lo_index or from hi_index on (flows included)."""
-        return int(fine[:lo_index].sum() + fine[hi_index:].sum())
+        return int(c.cum[lo_index - 1]) + c.n - int(c.cum[hi_index - 1])
 
-    def display_counts(self, fine: np.ndarray) -> np.ndarray:
-        """Display-bin counts (without under/overflow) from fine counts."""
-        return fine[1:-1].reshape(self.bins, self.fine_per_bin).sum(axis=1)
+    def display_counts(self, c: FineCounts) -> np.ndarray:
+        """Display-bin counts (without under/overflow): differences of the running sum at display edges."""
+        return np.diff(c.cum[:: self.fine_per_bin])
 
-    def with_flows(self, fine: np.ndarray, display: np.ndarray | None = None) -> np.ndarray:
-        """Display-bin counts (computed from `fine` unless given) with the underflow and overflow bins at both
+    def with_flows(self, c: FineCounts, display: np.ndarray | None = None) -> np.ndarray:
+        """Display-bin counts (computed from `c` unless given) with the underflow and overflow bins at both
         ends."""
-        return np.concatenate(([fine[0]], self.display_counts(fine) if display is None else display, [fine[-1]]))
+        shown = self.display_counts(c) if display is None else display
+        return np.concatenate(([c.fine[0]], shown, [c.fine[-1]]))
 
     def outside_excess(self, x: np.ndarray, fine: np.ndarray) -> tuple[float, float]:
         """Mean of (lo - x)+ and of (x - hi)+ over all samples (exact contributions beyond the grid)."""
@@ -127,20 +144,21 @@ class FineGrid1D:
         above = float(np.sum(x[x > self.hi] - self.hi, dtype=np.float64)) / n if fine[-1] else 0.0
         return below, above
 
-    def w1(self, fine_p: np.ndarray, excess_p: tuple[float, float], fine_q: np.ndarray,
-           excess_q: tuple[float, float]) -> float:
-        """1-Wasserstein distance between two samples given their fine counts and outside excesses.
+    def w1(self, p: FineCounts, q: FineCounts) -> float:
+        """1-Wasserstein distance between two samples given their fine counts.
 
         Inside the grid it is the sum over fine bins of |F_p - F_q| at each bin's right edge times the bin
-        width; with n_p n_q (F_p - F_q) = cumsum(n_q fine_p - n_p fine_q) that is exact integer arithmetic
-        and one running sum.
+        width; with n_p n_q (F_p - F_q) = n_q cum_p - n_p cum_q that is exact integer arithmetic (one
+        subtraction when both samples are the same size, the usual case).
         """
-        n_p, n_q = int(fine_p.sum()), int(fine_q.sum())
-        if n_p == 0 or n_q == 0:
+        if p.n == 0 or q.n == 0:
             return float("nan")
-        d = fine_p[:-1] * n_q
-        d -= fine_q[:-1] * n_p
-        c = np.cumsum(d)
-        np.abs(c, out=c)
-        inside = float(c[1:].sum()) / (n_p * n_q) * self.fine_width
-        return inside + abs(excess_p[0] - excess_q[0]) + abs(excess_p[1] - excess_q[1])
+        if p.n == q.n:
+            d = p.cum[1:] - q.cum[1:]
+            total = float(np.abs(d, out=d).sum()) / p.n  # at most n_fine * n: no int64 overflow
+        else:
+            d = p.cum[1:] * q.n
+            d -= q.cum[1:] * p.n
+            total = float(np.abs(d, out=d).sum(dtype=np.float64)) / (p.n * q.n)
+        inside = total * self.fine_width
+        return inside + abs(p.excess[0] - q.excess[0]) + abs(p.excess[1] - q.excess[1])

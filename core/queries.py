@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.store import Project
+from core.store import METRICS_VALUE_SQL, Project, row_key, run_keys
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ def generation_span(project: Project, run_id: int) -> GenerationSpan:
     """Count, first and last stored generation of a run (one indexed query)."""
     with project._guard("reading a run's generations"):
         row = project.db.execute("SELECT COUNT(*), MIN(generation), MAX(generation) FROM generations "
-                                 "WHERE run_id = ?", [run_id]).fetchone()
+                                 "WHERE id BETWEEN ? AND ?", run_keys(run_id)).fetchone()
     if not row or not row[0]:
         return GenerationSpan(0, -1, -1)
     return GenerationSpan(int(row[0]), int(row[1]), int(row[2]))
@@ -44,8 +44,8 @@ def histograms_after(project: Project, run_id: int, after: int = -1) -> tuple[np
     An empty result has shape (0,) and (0, 0).
     """
     with project._guard("reading histograms"):
-        rows = project.db.execute("SELECT generation, histogram FROM generations WHERE run_id = ? AND "
-                                  "generation > ? ORDER BY generation", [run_id, after]).fetchall()
+        rows = project.db.execute("SELECT generation, histogram FROM generations WHERE id BETWEEN ? AND ? ORDER BY "
+                                  "id", [row_key(run_id, after + 1), run_keys(run_id)[1]]).fetchall()
     if not rows:
         return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.int32)
     gens = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -66,8 +66,9 @@ def metric_series_after(project: Project, run_id: int, metric: str, after: int =
                         ) -> tuple[np.ndarray, np.ndarray]:
     """(generations, values) of one metric for generations > `after`; missing values are NaN."""
     with project._guard("reading metrics"):
-        rows = project.db.execute("SELECT generation, value FROM metrics WHERE run_id = ? AND metric = ? AND "
-                                  "generation > ? ORDER BY generation", [run_id, metric, after]).fetchall()
+        rows = project.db.execute(f"SELECT g.generation, {METRICS_VALUE_SQL} FROM generations AS g, "
+                                  "json_each(g.metrics) AS j WHERE g.id BETWEEN ? AND ? AND j.key = ? ORDER BY g.id",
+                                  [row_key(run_id, after + 1), run_keys(run_id)[1], metric]).fetchall()
     gens = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     vals = np.fromiter((np.nan if r[1] is None else r[1] for r in rows), dtype=np.float64, count=len(rows))
     return gens, vals
@@ -77,16 +78,18 @@ def metric_names(project: Project, run_ids: list[int]) -> list[str]:
     """Distinct metric names stored for any of these runs, sorted."""
     if not run_ids:
         return []
-    marks = ",".join("?" * len(run_ids))
+    names: set[str] = set()
     with project._guard("reading metrics"):
-        rows = project.db.execute(f"SELECT DISTINCT metric FROM metrics WHERE run_id IN ({marks})",
-                                  list(run_ids)).fetchall()
-    return sorted(r[0] for r in rows)
+        for run_id in run_ids:
+            rows = project.db.execute("SELECT DISTINCT j.key FROM generations AS g, json_each(g.metrics) AS j "
+                                      "WHERE g.id BETWEEN ? AND ?", run_keys(run_id)).fetchall()
+            names.update(r[0] for r in rows)
+    return sorted(names)
 
 
 def notes(project: Project, run_id: int) -> list[tuple[int, str]]:
     """(generation, note) of the generations that carry a note (e.g. 'collapsed to a point')."""
     with project._guard("reading notes"):
-        rows = project.db.execute("SELECT generation, note FROM generations WHERE run_id = ? AND note IS NOT NULL "
-                                  "AND note != '' ORDER BY generation", [run_id]).fetchall()
+        rows = project.db.execute("SELECT generation, note FROM generations WHERE id BETWEEN ? AND ? AND note IS NOT "
+                                  "NULL AND note != '' ORDER BY id", run_keys(run_id)).fetchall()
     return [(int(g), str(n)) for g, n in rows]

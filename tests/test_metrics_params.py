@@ -23,8 +23,7 @@ def test_binned_w1_is_within_one_fine_bin_of_exact(seed: int, shift: float, scal
     ref = rng.normal(0, 1, 1000).astype(np.float32)
     x = (rng.normal(shift, scale, n)).astype(np.float32)
     grid = FineGrid1D(-8, 8, 100)
-    fr, fx = grid.fine_counts(ref), grid.fine_counts(x)
-    w = grid.w1(fx, grid.outside_excess(x, fx), fr, grid.outside_excess(ref, fr))
+    w = grid.w1(grid.counts(x), grid.counts(ref))
     exact = wasserstein_distance(x.astype(np.float64), ref.astype(np.float64))
     assert abs(w - exact) <= grid.fine_width + 1e-6
 
@@ -32,10 +31,14 @@ def test_binned_w1_is_within_one_fine_bin_of_exact(seed: int, shift: float, scal
 def test_fine_counts_cover_every_sample_and_flows() -> None:
     grid = FineGrid1D(0, 1, 10, fine_per_bin=4)
     x = np.array([-5, 0, 0.05, 0.999, 1.0, 7], dtype=np.float32)
-    fine = grid.fine_counts(x)
-    assert fine.sum() == len(x)
-    assert fine[0] == 1 and fine[-1] == 2  # below 0; 1.0 and 7 are at/after the right edge
-    assert grid.display_counts(fine).tolist() == [2, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+    c = grid.counts(x)
+    assert c.fine.sum() == len(x) == c.n
+    assert c.fine[0] == 1 and c.fine[-1] == 2  # below 0; 1.0 and 7 are at/after the right edge
+    assert grid.display_counts(c).tolist() == [2, 0, 0, 0, 0, 0, 0, 0, 0, 1]
+    assert grid.display_counts(c).tolist() == c.fine[1:-1].reshape(10, 4).sum(axis=1).tolist()
+    # share outside [0.25, 0.75): the sample at -5, 0, 0.05 below, 0.999, 1.0 and 7 above
+    assert grid.mass_outside(c, grid.edge_index(0.25), grid.edge_index(0.75)) == 6
+    assert grid.mass_outside(c, grid.edge_index(0.0), grid.edge_index(1.0)) == 3  # the flows
 
 
 def test_kl_smoothing_and_entropy() -> None:
@@ -137,8 +140,9 @@ def test_degenerate_data_records_a_note_and_continues(scenario: str, settings: d
 def test_filter_that_rejects_everything_ends_the_run_cleanly() -> None:
     from core.engine import RunEnded
 
-    # Two samples a generation, each kept with probability about 0.1: a generation with none left comes soon.
-    sim = Simulation(RunSpec.build("gaussian", "filter", {"verifier": "likelihood", "threshold": "0.9"}, 200, 2, 1))
+    # Two samples a generation, each kept only if it is among the likeliest 0.1% of real values (|x| < 0.00125
+    # sigma0): the first verified generation keeps none, bar a chance of about 1 in 500.
+    sim = Simulation(RunSpec.build("gaussian", "filter", {"verifier": "likelihood", "threshold": "0.999"}, 200, 2, 1))
     with pytest.raises(RunEnded, match="verifier rejected every sample"):
         for _ in sim.run():
             pass

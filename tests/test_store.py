@@ -1,5 +1,6 @@
 """The project file: format checks, clear errors, nothing lost on failure, readable with plain sqlite3."""
 
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -278,3 +279,21 @@ def test_a_killed_but_unreaped_writer_counts_as_stopped(tmp_path: Path) -> None:
             assert p.run(rid).status == "running"
     finally:
         child.wait()
+
+
+def test_quick_json_of_metrics_and_parameters_is_json_dumps_text() -> None:
+    from core.store import _metrics_json, _params_json
+
+    rng = np.random.default_rng(0)
+    specials = [0.0, -0.0, 5e-324, 1e-300, 1e16, 1.7976931348623157e308, 0.1, -2.5, 1 / 3]
+    for values in [specials, list(rng.standard_normal(20) * 10.0 ** rng.integers(-30, 30, 20))]:
+        d = {f"m{i}%s\"\\": v for i, v in enumerate(values)}  # keys that need escaping, and a '%' in each
+        assert _metrics_json(d) == json.dumps(d)
+        assert _params_json(d) == json.dumps(d)
+        assert json.loads(_metrics_json(d)) == d
+    # numpy scalars are stored as floats; non-finite metrics and non-float parameters take json.dumps' path
+    assert _metrics_json({"a": np.float32(0.5), "b": np.int64(3)}) == '{"a": 0.5, "b": 3.0}'
+    assert json.loads(_metrics_json({"a": float("nan"), "b": float("inf")})) == {"a": None, "b": "inf"}
+    nested = {"weights": [0.5, 0.5], "k": 2, "family": "gmm"}
+    assert _params_json(nested) == json.dumps(nested)
+    assert _params_json({}) == "{}" and _metrics_json({}) == "{}"

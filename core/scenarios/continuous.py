@@ -7,7 +7,7 @@ import weakref
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-from core.metrics import FineGrid1D, KLReference, moments, plugin_entropy
+from core.metrics import FineCounts, FineGrid1D, KLReference, moments, plugin_entropy
 from core.scenarios.base import MetricInfo, Model, Scenario
 
 DISPLAY_BINS = 100
@@ -46,9 +46,8 @@ class Continuous1D(Scenario):
         half = SPAN_SD * sd if sd > 0 else 1.0
         self.grid1d = FineGrid1D(mu - half, mu + half, DISPLAY_BINS)
         real32 = np.asarray(real, dtype=np.float32)
-        self._ref_fine = self.grid1d.fine_counts(real32)
-        self._ref_excess = self.grid1d.outside_excess(real32, self._ref_fine)
-        self._ref_kl = KLReference(self.grid1d.with_flows(self._ref_fine))
+        self._ref_counts = self.grid1d.counts(real32)
+        self._ref_kl = KLReference(self.grid1d.with_flows(self._ref_counts))
         self.ref_var = var
         # Percentiles of all real data we have (generation 0 plus the held-out draws): stable even for small M.
         pooled = np.concatenate([real64, np.asarray(heldout, dtype=np.float64).ravel()])
@@ -70,34 +69,33 @@ class Continuous1D(Scenario):
             "p1": self.p1,
             "p99": self.p99,
         }
-        self._fine_cache: tuple[weakref.ref[np.ndarray], np.ndarray, np.ndarray] | None = None
+        self._fine_cache: tuple[weakref.ref[np.ndarray], FineCounts, np.ndarray] | None = None
 
-    def _fine(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _fine(self, samples: np.ndarray) -> tuple[FineCounts, np.ndarray]:
         """(fine counts, display counts) of one generation's samples; histogram() and metrics() share one pass."""
         cached = self._fine_cache
         if cached is not None and cached[0]() is samples:
             return cached[1], cached[2]
-        fine = self.grid1d.fine_counts(samples)
-        display = self.grid1d.display_counts(fine).astype(np.int64, copy=False)
-        self._fine_cache = (weakref.ref(samples), fine, display)
-        return fine, display
+        counts = self.grid1d.counts(samples)
+        display = self.grid1d.display_counts(counts).astype(np.int64, copy=False)
+        self._fine_cache = (weakref.ref(samples), counts, display)
+        return counts, display
 
     def histogram(self, samples: np.ndarray) -> np.ndarray:
         return self._fine(samples)[1].copy()
 
     def metrics(self, samples: np.ndarray, model: Model, generation: int) -> dict[str, float]:
         x = samples
-        fine, display = self._fine(x)
+        counts, display = self._fine(x)
         n = len(x)
         mean, var = moments(x)
-        excess = self.grid1d.outside_excess(x, fine)
-        tails = self.grid1d.mass_outside(fine, self._tail_lo, self._tail_hi)
+        tails = self.grid1d.mass_outside(counts, self._tail_lo, self._tail_hi)
         out = {
             "mean": mean,
             "std": float(np.sqrt(var)),
             "var_ratio": var / self.ref_var if self.ref_var > 0 else float("nan"),
-            "w1": self.grid1d.w1(fine, excess, self._ref_fine, self._ref_excess),
-            "kl": self._ref_kl(self.grid1d.with_flows(fine, display)),
+            "w1": self.grid1d.w1(counts, self._ref_counts),
+            "kl": self._ref_kl(self.grid1d.with_flows(counts, display)),
             "entropy": plugin_entropy(display, self.grid1d.width),
             "tail_mass": tails / n if n else float("nan"),
             "nll": self._nll(model),

@@ -1,0 +1,66 @@
+"""A project written in format 1 (tests/data/format1.collapse, made just before format 2 came in) opens,
+is upgraded in place, and reads back exactly what format 1 stored; its runs can go on."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from core.export import write_histograms_csv, write_metrics_csv, write_samples_csv
+from core.runner import drive
+from core.store import FORMAT_VERSION, Project, ProjectError, row_key
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def old_file(tmp_path: Path) -> Path:
+    target = tmp_path / "format1.collapse"
+    shutil.copyfile(DATA / "format1.collapse", target)
+    con = sqlite3.connect(target)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 1  # the fixture really is format 1
+    con.close()
+    return target
+
+
+def test_format1_upgrades_and_reads_back_what_it_stored(old_file: Path, tmp_path: Path) -> None:
+    with Project(old_file) as p:
+        runs = p.runs()
+        assert [r.name for r in runs] == ["g #1", "g #2", "c", "point"]
+        for kind, write in [("metrics", write_metrics_csv), ("histograms", write_histograms_csv),
+                            ("samples", write_samples_csv)]:
+            out = tmp_path / f"{kind}.csv"
+            write(p, runs, out)
+            assert out.read_bytes() == (DATA / f"format1_{kind}.csv").read_bytes(), kind
+        assert [r.last_generation for r in runs] == [6, 6, 4, 3]
+        assert p.last_note(runs[3].id) == "generation 3: collapsed to a point (zero variance)"
+    con = sqlite3.connect(old_file)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 2
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"generations", "samples"} <= tables and not any(t.endswith("_format1") for t in tables)
+    # every row's id is its (run, generation) key, and the tidy metrics view still reads
+    bad = con.execute("SELECT COUNT(*) FROM generations WHERE id != run_id * 4294967296 + generation").fetchone()[0]
+    assert bad == 0
+    assert con.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] > 0
+    con.close()
+
+
+def test_an_upgraded_run_can_be_extended(old_file: Path) -> None:
+    with Project(old_file) as p:
+        run = p.find_runs("g #1")[0]
+        p.extend_run(run.id, 9)
+        done = [rec.generation for rec in drive(p, run.id)]
+        assert done == [7, 8, 9]
+        assert p.run(run.id).status == "finished" and p.last_generation(run.id) == 9
+        assert len(p.samples(p.run(run.id), 9)) == 50
+        assert p.db.execute("SELECT run_id, generation FROM samples WHERE id = ?",
+                            [row_key(run.id, 9)]).fetchone() == (run.id, 9)
+
+
+def test_a_read_only_format1_file_says_it_cannot_be_upgraded(old_file: Path) -> None:
+    with pytest.raises(ProjectError, match="older project format 1 and is read-only"):
+        Project(old_file, readonly=True)
