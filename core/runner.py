@@ -132,5 +132,8 @@ def version_change(run: RunInfo) -> str | None:
         return None
     was = ", ".join(f"{k.replace('_', '-')} {run.versions[k]}" for k in changed)
     will = ", ".join(f"{now[k]}" for k in changed)
-    return (f"run {run.name!r} was started with {was} and continues with {will}: its next generations may differ "
-            "in the last bits from a run done straight through with either")
+    if "collapse_lab" in changed:  # its random streams or computations may have changed, not just rounding
+        effect = "its next generations will not match a run done straight through with either version"
+    else:
+        effect = "its next generations may differ in the last bits from a run done straight through with either"
+    return f"run {run.name!r} was started with {was} and continues with {will}: {effect}"

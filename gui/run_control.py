@@ -17,11 +17,12 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar
 
 from core.engine import RunSpec
-from core.runner import create_runs
+from core.runner import create_runs, version_change
 from core.store import Project, ProjectError, RunInfo
 from gui.app import glyph_icon
 from gui.cache import RunCache
 from gui.demo import DEMO_READY
+from gui.dialogs import Dialogs
 from gui.generation_panel import GenerationPanel
 from gui.run_panel import RunPanel
 from gui.runs_panel import RunsPanel, is_resumable
@@ -56,6 +57,7 @@ class RunControl(QMainWindow):
     """Start, pause, resume and stop runs; queue them; follow the worker's progress."""
 
     project: Project | None
+    dialogs: Dialogs
     cache: RunCache | None
     generation_panel: GenerationPanel
     runs_panel: RunsPanel
@@ -217,8 +219,13 @@ class RunControl(QMainWindow):
         self.resume_runs(ids)
 
     def resume_runs(self, run_ids: list[int]) -> None:
-        """Continue interrupted runs from their last saved generation."""
+        """Continue interrupted runs from their last saved generation (asking first when a run was started by
+        other versions of Collapse Lab or its libraries)."""
         if not run_ids or self.project is None or self.project.readonly:
+            return
+        notes = [n for n in (version_change(r) for r in map(self.runs_panel.run, run_ids) if r is not None) if n]
+        if notes and not self.dialogs.confirm(self, "Resume with other versions?", "\n\n".join(
+                [n[0].upper() + n[1:] + "." for n in notes] + ["Resume anyway?"])):
             return
         if self._worker is not None:
             self._queue.extend(i for i in run_ids if i not in self._queue and i != self._worker.run_id)

@@ -8,6 +8,7 @@ against the project file read with core.store.Project.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -449,6 +450,31 @@ def test_interrupted_run_offers_resume(qtbot, window, env) -> None:  # noqa: ANN
     qtbot.waitUntil(lambda: not w.is_running(), timeout=WAIT_MS)
     assert w.current_run().status == "finished" and w.current_run().last_generation == 30
     assert w.scrubber.maximum == 30
+
+
+def test_resuming_a_run_started_by_another_version_asks_first(qtbot, window, env) -> None:  # noqa: ANN001
+    w, d = window
+    path = env["tmp"] / "older.collapse"
+    with Project(path, create=True) as p:
+        (rid,) = create_runs(p, RunSpec.build("gaussian", "replace", {}, 20, 50, 4), name="older")
+        it = drive(p, rid)
+        for rec in it:
+            if rec.generation == 5:
+                break
+        it.close()
+        versions = {**p.run(rid).versions, "collapse_lab": "0.0.1"}
+        p.db.execute("UPDATE runs SET versions = ? WHERE id = ?", [json.dumps(versions), rid])
+    assert w.open_project(path)
+    d.confirm_answer = False
+    w.resume_action.trigger()
+    assert len(d.confirms) == 1 and "started with collapse-lab 0.0.1" in d.confirms[0]
+    assert "will not match a run done straight through" in d.confirms[0]
+    assert not w.is_running() and w.current_run().status == "interrupted"  # declined: nothing started
+    d.confirm_answer = True
+    w.resume_action.trigger()
+    qtbot.waitUntil(lambda: not w.is_running(), timeout=WAIT_MS)
+    assert len(d.confirms) == 2
+    assert w.current_run().status == "finished" and w.current_run().last_generation == 20
 
 
 def test_a_file_error_during_a_run_shows_a_dialog_and_keeps_the_saved_generations(
