@@ -23,14 +23,27 @@ class GenerationSpan:
     last: int
 
 
-def generation_span(project: Project, run_id: int) -> GenerationSpan:
-    """Count, first and last stored generation of a run (one indexed query)."""
+def generation_span(project: Project, run_id: int, known: GenerationSpan | None = None) -> GenerationSpan:
+    """Count, first and last stored generation of a run.
+
+    First and last are two key lookups; counting reads every row counted, so with `known` (an earlier span of
+    this run: generations are only ever appended) only the rows after known.last are counted.
+    """
+    lo, hi = run_keys(run_id)
     with project._guard("reading a run's generations"):
-        row = project.db.execute("SELECT COUNT(*), MIN(generation), MAX(generation) FROM generations "
-                                 "WHERE id BETWEEN ? AND ?", run_keys(run_id)).fetchone()
-    if not row or not row[0]:
-        return GenerationSpan(0, -1, -1)
-    return GenerationSpan(int(row[0]), int(row[1]), int(row[2]))
+        first, last = project.db.execute(
+            "SELECT (SELECT MIN(id) FROM generations WHERE id BETWEEN ?1 AND ?2), "
+            "(SELECT MAX(id) FROM generations WHERE id BETWEEN ?1 AND ?2)", [lo, hi]).fetchone()
+        if first is None:
+            return GenerationSpan(0, -1, -1)
+        first, last = int(first) - lo, int(last) - lo
+        if known is not None and known.count > 0 and known.first == first and known.last <= last:
+            start, base = row_key(run_id, known.last + 1), known.count
+        else:
+            start, base = lo, 0
+        (count,) = project.db.execute("SELECT COUNT(*) FROM generations WHERE id BETWEEN ? AND ?",
+                                      [start, hi]).fetchone()
+    return GenerationSpan(base + int(count), first, last)
 
 
 def run_exists(project: Project, run_id: int) -> bool:

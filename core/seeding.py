@@ -62,7 +62,7 @@ class _Words(ISeedSequence):
         self.words = words
 
     def generate_state(self, n_words: int, dtype: type = np.uint32) -> np.ndarray:
-        if n_words != 4 or dtype is not np.uint64:
+        if n_words != 4 or np.dtype(dtype) != np.uint64:
             raise ValueError("only PCG64's four 64-bit words are stored")
         return self.words.copy()
 

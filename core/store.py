@@ -114,7 +114,7 @@ CREATE TABLE samples (
 # Migrations from format N to N+1, applied in order inside one transaction. Format 1 is the first.
 MIGRATIONS: dict[int, str] = {
     1: """
-DROP VIEW metrics;
+DROP VIEW IF EXISTS metrics;
 ALTER TABLE generations RENAME TO generations_format1;
 ALTER TABLE samples RENAME TO samples_format1;
 """ + SCHEMA[SCHEMA.index("CREATE TABLE generations ("):] + """;
@@ -333,11 +333,11 @@ class Project:
         if version > FORMAT_VERSION:
             raise ProjectError(f"{self.path}: was written by a newer Collapse Lab (project format {version}; this "
                                f"version reads formats up to {FORMAT_VERSION}). Update Collapse Lab to open it.")
-        if version < FORMAT_VERSION:
-            self._migrate(version)
         missing = {"meta", "runs", "generations", "samples"} - set(tables)
         if missing:
             raise ProjectError(f"{self.path}: the project file is damaged (missing tables: {', '.join(sorted(missing))})")
+        if version < FORMAT_VERSION:
+            self._migrate(version)
         if not self.readonly:
             self._mark_interrupted()
 
@@ -354,18 +354,53 @@ class Project:
             ])
 
     def _migrate(self, version: int) -> None:
-        if self.readonly:
-            raise ProjectError(f"{self.path}: uses the older project format {version} and is read-only, so it "
-                               "cannot be upgraded; copy it to a writable folder first.")
+        """Upgrade an older file in place, in one transaction. A file opened read-only that could be written
+        (`info` and `export` open files read-only) is upgraded through a connection of its own."""
         if version not in MIGRATIONS:
             raise ProjectError(f"{self.path}: uses project format {version}, which this version cannot upgrade")
-        with self.db.atomic():
-            while version < FORMAT_VERSION:
-                for stmt in MIGRATIONS[version].split(";"):
-                    if stmt.strip():
-                        self.db.execute(stmt)
-                version += 1
-                self.db.execute(f"PRAGMA user_version = {version}")
+        if not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
+            raise ProjectError(f"{self.path}: uses the older project format {version} and is read-only, so it "
+                               "cannot be upgraded; copy it to a writable folder first.")
+        conn = sqlite3.connect(str(self.path), check_same_thread=False) if self.readonly else self.db.conn
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            # Renaming the old tables must not rewrite (and so break) views the user made on them.
+            conn.execute("PRAGMA legacy_alter_table = ON")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._upgrade(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            finally:
+                conn.execute("PRAGMA legacy_alter_table = OFF")
+        except sqlite3.Error as exc:
+            if "full" in str(exc).lower():
+                raise ProjectError(f"{self.path}: the disk is full while upgrading the project to format "
+                                   f"{FORMAT_VERSION} (it needs about the file's size free); the file is unchanged.") from None
+            raise _translate(self.path, exc, f"upgrading the project to format {FORMAT_VERSION}") from None
+        finally:
+            if conn is not self.db.conn:
+                conn.close()
+
+    def _upgrade(self, conn: sqlite3.Connection) -> None:
+        """The migrations from the file's format to this one, inside the caller's write transaction."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]  # read again: another process may have upgraded
+        if version >= FORMAT_VERSION:
+            return
+        writers = conn.execute("SELECT writer FROM runs WHERE status = 'running'").fetchall()
+        if any(_writer_alive(w) for (w,) in writers):
+            raise ProjectError(f"{self.path}: an older Collapse Lab is computing a run in this project; let it "
+                               f"finish or stop it, then open the file again (it needs upgrading to format "
+                               f"{FORMAT_VERSION}).")
+        while version < FORMAT_VERSION:
+            for stmt in MIGRATIONS[version].split(";"):
+                if stmt.strip():
+                    conn.execute(stmt)
+            version += 1
+            conn.execute(f"PRAGMA user_version = {version}")
 
     def _mark_interrupted(self) -> None:
         rows = self.db.execute("SELECT id, writer FROM runs WHERE status = 'running'").fetchall()
@@ -587,9 +622,9 @@ class Project:
         return None if row is None else f"generation {row[0]}: {row[1]}"
 
     def last_generation(self, run_id: int) -> int:
-        row = self.db.execute("SELECT MAX(generation) FROM generations WHERE id BETWEEN ? AND ?",
-                              run_keys(run_id)).fetchone()
-        return -1 if row[0] is None else int(row[0])
+        lo, hi = run_keys(run_id)
+        row = self.db.execute("SELECT MAX(id) FROM generations WHERE id BETWEEN ? AND ?", [lo, hi]).fetchone()
+        return -1 if row[0] is None else int(row[0]) - lo
 
     def generation_row(self, run_id: int, generation: int) -> dict[str, Any]:
         """Model parameters (decoded), counts and note of one generation."""
@@ -734,7 +769,7 @@ class Project:
 def _metrics_json(metrics: dict[str, float]) -> str:
     """Metrics as a JSON object, with non-finite values encoded by ``_json_float``."""
     values = [float(v) for v in metrics.values()]
-    if all(map(math.isfinite, values)):
+    if all(map(math.isfinite, values)) and all(type(k) is str for k in metrics):
         return _float_object_template(tuple(metrics)) % tuple(values)
     return json.dumps({k: _json_float(v) for k, v in zip(metrics, values)})
 
@@ -742,7 +777,7 @@ def _metrics_json(metrics: dict[str, float]) -> str:
 def _params_json(params: dict[str, Any]) -> str:
     """Model parameters as JSON; a flat object of finite floats (most fits) takes the quick path."""
     values = tuple(params.values())
-    if all(type(v) is float for v in values) and all(map(math.isfinite, values)):
+    if all(type(v) is float for v in values) and all(map(math.isfinite, values)) and all(type(k) is str for k in params):
         return _float_object_template(tuple(params)) % values
     return json.dumps(params)
 

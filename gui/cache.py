@@ -110,6 +110,7 @@ class _Growing:
 class _RunEntry:
     created_at: str
     count: int = -1  # generations in the file when last checked (-1: never checked)
+    first: int = -1
     last: int = -1
     stale: bool = True
     hist: _Growing | None = None
@@ -159,12 +160,13 @@ class RunCache:
             e.stale = True  # the caller knows of newer generations than we checked for
         if e.stale:
             self.reads += 1
-            span = queries.generation_span(self.project, run.id)
+            known = queries.GenerationSpan(e.count, e.first, e.last) if e.count > 0 else None
+            span = queries.generation_span(self.project, run.id, known)
             if e.count >= 0 and not self._consistent(e, span):
                 self._drop_run(run.id)
                 e = _RunEntry(created_at=run.created_at)
                 self._runs[run.id] = e
-            e.count, e.last, e.stale = span.count, span.last, False
+            e.count, e.first, e.last, e.stale = span.count, span.first, span.last, False
         return e
 
     @staticmethod

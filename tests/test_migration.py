@@ -3,6 +3,7 @@ is upgraded in place, and reads back exactly what format 1 stored; its runs can 
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -61,6 +62,71 @@ def test_an_upgraded_run_can_be_extended(old_file: Path) -> None:
                             [row_key(run.id, 9)]).fetchone() == (run.id, 9)
 
 
-def test_a_read_only_format1_file_says_it_cannot_be_upgraded(old_file: Path) -> None:
+def _version(path: Path) -> int:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_opening_for_reading_upgrades_a_writable_file(old_file: Path, tmp_path: Path) -> None:
+    """`info` and `export` open projects read-only: a format-1 file they can write is upgraded, not refused."""
+    with Project(old_file, readonly=True) as p:
+        assert p.readonly and [r.last_generation for r in p.runs()] == [6, 6, 4, 3]
+        write_metrics_csv(p, p.runs(), tmp_path / "m.csv")
+    assert (tmp_path / "m.csv").read_bytes() == (DATA / "format1_metrics.csv").read_bytes()
+    assert _version(old_file) == FORMAT_VERSION
+
+
+def test_a_file_that_cannot_be_written_says_it_cannot_be_upgraded(old_file: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("core.store.os.access", lambda path, mode: mode != os.W_OK)  # as for a non-root user
     with pytest.raises(ProjectError, match="older project format 1 and is read-only"):
         Project(old_file, readonly=True)
+    assert _version(old_file) == 1
+
+
+def test_the_users_own_views_survive_the_upgrade(old_file: Path) -> None:
+    con = sqlite3.connect(old_file)
+    con.execute("CREATE VIEW last_gens AS SELECT run_id, MAX(generation) AS g FROM generations GROUP BY run_id")
+    con.execute("CREATE VIEW w1s AS SELECT run_id, generation, value FROM metrics WHERE metric = 'w1'")
+    con.commit()
+    con.close()
+    Project(old_file).close()
+    con = sqlite3.connect(old_file)
+    assert con.execute("SELECT g FROM last_gens ORDER BY run_id").fetchall() == [(6,), (6,), (4,), (3,)]
+    assert con.execute("SELECT COUNT(*) FROM w1s").fetchone()[0] == 7 + 7 + 4  # every generation of the 3 gaussian runs
+    assert con.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION
+    con.close()
+
+
+def test_a_file_without_the_metrics_view_upgrades(old_file: Path) -> None:
+    con = sqlite3.connect(old_file)
+    con.execute("DROP VIEW metrics")
+    con.commit()
+    con.close()
+    with Project(old_file) as p:
+        assert len(p.runs()) == 4
+        assert p.db.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] > 0  # made again
+
+
+def test_no_upgrade_while_an_older_version_computes_a_run(old_file: Path) -> None:
+    from core.store import _writer_tag
+
+    con = sqlite3.connect(old_file)
+    con.execute("UPDATE runs SET status = 'running', writer = ? WHERE name = 'g #1'", [_writer_tag()])  # alive
+    con.commit()
+    con.close()
+    with pytest.raises(ProjectError, match="an older Collapse Lab is computing a run"):
+        Project(old_file)
+    assert _version(old_file) == 1  # untouched: the older writer can go on
+
+
+def test_a_damaged_format1_file_is_reported_as_damaged(old_file: Path) -> None:
+    con = sqlite3.connect(old_file)
+    con.execute("DROP TABLE samples")
+    con.commit()
+    con.close()
+    with pytest.raises(ProjectError, match=r"damaged \(missing tables: samples\)"):
+        Project(old_file)

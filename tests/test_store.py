@@ -297,3 +297,26 @@ def test_quick_json_of_metrics_and_parameters_is_json_dumps_text() -> None:
     nested = {"weights": [0.5, 0.5], "k": 2, "family": "gmm"}
     assert _params_json(nested) == json.dumps(nested)
     assert _params_json({}) == "{}" and _metrics_json({}) == "{}"
+
+
+def test_generation_span_counts_only_new_rows_given_an_earlier_span(tmp_path: Path) -> None:
+    from core.queries import GenerationSpan, generation_span
+
+    with Project(tmp_path / "span.collapse", create=True) as p:
+        rid_a, = create_runs(p, RunSpec.build("gaussian", "replace", {}, 12, 20, 1), name="a")
+        rid_b, = create_runs(p, RunSpec.build("gaussian", "replace", {}, 3, 20, 2), name="b")
+        assert generation_span(p, rid_a) == GenerationSpan(0, -1, -1)
+        it = drive(p, rid_a)
+        for rec in it:
+            if rec.generation == 4:
+                break
+        it.close()
+        list(drive(p, rid_b))  # a neighbouring run's rows must not be counted
+        early = generation_span(p, rid_a)
+        assert early == GenerationSpan(5, 0, 4) and p.last_generation(rid_a) == 4
+        list(drive(p, rid_a))
+        full = generation_span(p, rid_a)
+        assert full == GenerationSpan(13, 0, 12) == generation_span(p, rid_a, early)
+        assert generation_span(p, rid_b, None) == GenerationSpan(4, 0, 3) and p.last_generation(rid_b) == 3
+        # an earlier span that does not fit (another first generation) is not trusted: everything is counted
+        assert generation_span(p, rid_a, GenerationSpan(99, 1, 4)) == full
