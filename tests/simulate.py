@@ -1,4 +1,5 @@
-"""Test helper: run many replicates through the real engine (no store) and collect metric matrices."""
+"""Test helpers: run many replicates through the real engine (no store) and collect metric matrices; drive a
+stored run part of the way, as a pause or crash leaves it."""
 
 from __future__ import annotations
 
@@ -35,6 +36,15 @@ def within_se(values: np.ndarray, expected: float, k: float = 4.0) -> tuple[bool
     return ok, f"mean {mean:.6g} vs theory {expected:.6g}: {abs(mean - expected) / se if se else float('inf'):.2f} SE"
 
 
+def drive_until(project: Project, run_id: int, generation: int) -> None:
+    """Compute and commit a stored run up to `generation`, then stop it there (it is left interrupted)."""
+    it = drive(project, run_id)
+    for rec in it:
+        if rec.generation == generation:
+            break
+    it.close()
+
+
 def straight_and_resumed(tmp_path: Path, spec: RunSpec, stop_at: int, budget: int,
                          dump: Callable[[Project, int], Any]) -> tuple[Any, Any]:
     """`dump` of the run done straight through, and of the same run paused after generation `stop_at`, then
@@ -46,11 +56,7 @@ def straight_and_resumed(tmp_path: Path, spec: RunSpec, stop_at: int, budget: in
         straight = dump(p, rid)
     with Project(tmp_path / "resumed.collapse", create=True) as p:
         (rid,) = create_runs(p, spec, samples_budget=budget)
-        it = drive(p, rid)
-        for rec in it:
-            if rec.generation == stop_at:
-                break
-        it.close()
+        drive_until(p, rid, stop_at)
     with Project(tmp_path / "resumed.collapse") as p:
         for _ in drive(p, rid):
             pass

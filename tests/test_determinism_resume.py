@@ -8,6 +8,7 @@ import pytest
 from core.engine import RunSpec
 from core.runner import create_runs, drive, resumable
 from core.store import Project
+from tests.simulate import drive_until
 
 CASES = [
     ("gaussian", "replace", {}),
@@ -56,11 +57,7 @@ def test_resumed_run_equals_straight_run(tmp_path: Path, scenario: str, policy: 
     straight = _straight(tmp_path / "a.collapse", spec)
     with Project(tmp_path / "b.collapse", create=True) as p:
         (rid,) = create_runs(p, spec)
-        gen_iter = drive(p, rid)
-        for rec in gen_iter:
-            if rec.generation == 5:
-                break
-        gen_iter.close()
+        drive_until(p, rid, 5)
         assert p.run(rid).status == "interrupted"
         assert p.run(rid).last_generation == 5
     with Project(tmp_path / "b.collapse") as p:  # reopen, like a new process would
@@ -106,11 +103,7 @@ def test_reservoir_keeps_budget_and_resume_regenerates_exactly(tmp_path: Path) -
         assert p.generation_row(info.id, 3)["n_samples"] == 500
     with Project(tmp_path / "b.collapse", create=True) as p:
         (rid,) = create_runs(p, spec, samples_budget=100)
-        it = drive(p, rid)
-        for rec in it:
-            if rec.generation == 3:
-                break
-        it.close()
+        drive_until(p, rid, 3)
         for _ in drive(p, rid):
             pass
         assert _dump(p, rid) == straight

@@ -11,6 +11,7 @@ import pytest
 from core.engine import RunSpec
 from core.runner import create_runs, drive
 from core.store import APPLICATION_ID, FORMAT_VERSION, Project, ProjectError, _is_zombie
+from tests.simulate import drive_until
 
 
 def _project_with_run(path: Path, generations: int = 5) -> int:
@@ -306,11 +307,7 @@ def test_generation_span_counts_only_new_rows_given_an_earlier_span(tmp_path: Pa
         rid_a, = create_runs(p, RunSpec.build("gaussian", "replace", {}, 12, 20, 1), name="a")
         rid_b, = create_runs(p, RunSpec.build("gaussian", "replace", {}, 3, 20, 2), name="b")
         assert generation_span(p, rid_a) == GenerationSpan(0, -1, -1)
-        it = drive(p, rid_a)
-        for rec in it:
-            if rec.generation == 4:
-                break
-        it.close()
+        drive_until(p, rid_a, 4)
         list(drive(p, rid_b))  # a neighbouring run's rows must not be counted
         early = generation_span(p, rid_a)
         assert early == GenerationSpan(5, 0, 4) and p.last_generation(rid_a) == 4

@@ -26,6 +26,7 @@ from core.runner import create_runs, drive
 from core.store import Project, ProjectError
 from gui.app import ErrorReporter
 from gui.main_window import Dialogs, MainWindow
+from tests.simulate import drive_until
 
 WAIT_MS = 30_000
 
@@ -437,11 +438,7 @@ def test_interrupted_run_offers_resume(qtbot, window, env) -> None:  # noqa: ANN
     path = env["tmp"] / "crashed.collapse"
     with Project(path, create=True) as p:
         (rid,) = create_runs(p, RunSpec.build("gaussian", "replace", {}, 30, 50, 4), name="half done")
-        it = drive(p, rid)
-        for rec in it:
-            if rec.generation == 10:
-                break
-        it.close()
+        drive_until(p, rid, 10)
     assert w.open_project(path)
     run = w.current_run()
     assert run is not None and run.status == "interrupted" and run.last_generation == 10
@@ -457,11 +454,7 @@ def test_resuming_a_run_started_by_another_version_asks_first(qtbot, window, env
     path = env["tmp"] / "older.collapse"
     with Project(path, create=True) as p:
         (rid,) = create_runs(p, RunSpec.build("gaussian", "replace", {}, 20, 50, 4), name="older")
-        it = drive(p, rid)
-        for rec in it:
-            if rec.generation == 5:
-                break
-        it.close()
+        drive_until(p, rid, 5)
         versions = {**p.run(rid).versions, "collapse_lab": "0.0.1"}
         p.db.execute("UPDATE runs SET versions = ? WHERE id = ?", [json.dumps(versions), rid])
     assert w.open_project(path)

@@ -27,6 +27,7 @@ from core.store import Project, RunInfo
 from gui.cache import RunCache
 from gui.generation_panel import GenerationPanel
 from gui.views.timeline import group_mean_band, moving_average
+from tests.simulate import drive_until
 
 
 # ---- projects ---------------------------------------------------------------------------------------------------
@@ -468,11 +469,7 @@ def test_refresh_appends_new_generations(qtbot, tmp_path: Path) -> None:  # noqa
     path = tmp_path / "grow.collapse"
     writer = Project(path, create=True)
     (rid,) = create_runs(writer, RunSpec.build("gaussian", "replace", {}, 40, 200, 9), name="grow")
-    gen_iter = drive(writer, rid)
-    for rec in gen_iter:
-        if rec.generation == 10:
-            break
-    gen_iter.close()
+    drive_until(writer, rid, 10)
     reader = Project(path)
     cache = RunCache(reader)
     panel = GenerationPanel()
@@ -597,11 +594,7 @@ def test_growing_run_updates_items_in_place_and_draws_the_same(qtbot, tmp_path: 
     panel.set_runs(run, [run])
     # the distribution view is built when the run is set, not when its first generation arrives
     assert panel.distribution.views.get("hist1d") is not None and panel.distribution.message is not None
-    gen_iter = drive(writer, rid)
-    for rec in gen_iter:
-        if rec.generation == 10:
-            break
-    gen_iter.close()
+    drive_until(writer, rid, 10)
     panel.refresh(rid)
     panel.flush()
     qtbot.wait(10)
