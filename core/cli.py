@@ -12,7 +12,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from core import __version__
 from core.engine import MAX_SAMPLES, RunSpec
@@ -22,6 +22,9 @@ from core.policies import POLICIES
 from core.runner import MAX_REPLICATES
 from core.scenarios import SCENARIOS
 from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, RunInfo, clean_run_name
+
+if TYPE_CHECKING:
+    from core.coordinator import Committed
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -67,6 +70,35 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", metavar="FILE", help="finish the interrupted runs of this project")
     r.add_argument("--run", dest="run_name", help="with --resume: only this run (or group)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    _executor_options(r)
+
+    w = sub.add_parser("sweep", help="a grid of settings x replicates, computed on every core or a Dask cluster",
+                       description="Every combination of the --grid values is one cell: a replicate group of "
+                       "--replicates runs. Example: sweep --policy mix --grid alpha=0,0.1,0.5 --grid "
+                       "samples=10:1000:log3 --replicates 50 -o sweep.collapse")
+    w.add_argument("--scenario", help=f"one of: {', '.join(SCENARIOS)} (default gaussian)")
+    w.add_argument("--policy", help=f"one of: {', '.join(POLICIES)} (default replace)")
+    w.add_argument("--grid", action="append", default=[], metavar="NAME=VALUES",
+                   help="a swept setting: a list (alpha=0,0.1,0.5), a range (alpha=0:1:11) or a log range "
+                        "(samples=10:10000:log7); any scenario or policy parameter, or samples, generations, "
+                        "policy, scenario (repeatable: the grid is the product)")
+    w.add_argument("--generations", type=_int_arg("generations", 1), default=None,
+                   help="generations after the real data (default 100)")
+    w.add_argument("--samples", type=_int_arg("samples", 1, MAX_SAMPLES), default=None,
+                   help="samples M per generation (default: the scenario's)")
+    w.add_argument("--seed", type=_int_arg("seed", 0, 2**63 - 1), help="random seed of every cell (default 0)")
+    w.add_argument("--replicates", type=_int_arg("replicates", 1, MAX_REPLICATES), default=None,
+                   help="runs per cell, differing only in seed stream (default 1)")
+    w.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="a fixed scenario or policy parameter for every cell (repeatable)")
+    w.add_argument("--name", help="name of the sweep (default from scenario, policy and the swept settings)")
+    w.add_argument("--keep-samples", type=_int_arg("keep-samples", 1, MAX_SAMPLES),
+                   help="stored-samples budget per generation (see run --help)")
+    w.add_argument("-o", "--output", help="project file to create, or to add the sweep to")
+    w.add_argument("--resume", metavar="FILE", help="finish the unfinished sweeps of this project")
+    w.add_argument("--sweep", dest="sweep_name", help="with --resume: only this sweep")
+    w.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    _executor_options(w)
 
     e = sub.add_parser("export", help="write CSVs (and a chart PNG) from a project")
     e.add_argument("file")
@@ -93,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=_int_arg("workers", 1, 1024), default=None,
+                   help="worker processes computing runs at once (default: the number of cores; 1: this process)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="compute on this Dask distributed cluster instead (see README: dask scheduler / dask worker)")
+
+
 def _int_arg(name: str, minimum: int, maximum: int | None = None):  # type: ignore[no-untyped-def]
     def parse(text: str) -> int:
         try:
@@ -109,61 +148,87 @@ def _int_arg(name: str, minimum: int, maximum: int | None = None):  # type: igno
 
 # ---- commands ---------------------------------------------------------------------------------------------
 class Progress:
-    """Terminal progress for long runs: one updating line on a terminal, a line every few seconds otherwise."""
+    """Terminal progress of runs computed together: cells (or runs) done / total, generations per second, ETA."""
 
-    def __init__(self, out: TextIO, quiet: bool, runs: int) -> None:
-        self.out, self.quiet, self.runs = out, quiet, runs
+    def __init__(self, out: TextIO, quiet: bool, label: str, remaining: dict[int, int], cells: dict[int, int]) -> None:
+        self.out, self.quiet, self.label = out, quiet, label
         self.tty = out.isatty()
-        self.started = time.monotonic()
-        self.last = self.started
+        self.started = self.last = time.monotonic()
+        self.total = sum(remaining.values())
         self.done = 0
+        self.cells = cells  # run id -> cell index
+        self.runs_left: dict[int, int] = {}
+        for rid in remaining:
+            self.runs_left[cells[rid]] = self.runs_left.get(cells[rid], 0) + 1
+        self.n_cells = len(self.runs_left)
+        self.cells_done = 0
 
-    def update(self, label: str, k: int, gen: int, total: int) -> None:
-        """Generation `gen`/`total` of run number k (0-based) just finished."""
-        self.done += 1
+    def update(self, c: Committed) -> None:
+        self.done += max(0, c.last - c.first + 1)
+        if c.finished:
+            cell = self.cells.get(c.run_id)
+            if cell in self.runs_left:
+                self.runs_left[cell] -= 1
+                if self.runs_left[cell] == 0:
+                    self.cells_done += 1
         now = time.monotonic()
         if self.quiet or now - self.last < (0.2 if self.tty else 5.0):
             return
         self.last = now
         rate = self.done / max(now - self.started, 1e-9)
-        left = (total - gen) + (self.runs - k - 1) * total
-        where = f"run {k + 1}/{self.runs} " if self.runs > 1 else ""
-        line = f"{label}: {where}generation {gen}/{total}, {rate:.0f} gen/s, ETA {left / rate:.0f} s"
+        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+        where = f"cells {self.cells_done}/{self.n_cells}, " if self.n_cells > 1 else ""
+        line = (f"{self.label}: {where}generations {self.done:,}/{self.total:,}, {rate:,.0f} gen/s, "
+                f"ETA {eta:.0f} s")
         self.out.write(("\r" + line.ljust(79)) if self.tty else line + "\n")
         self.out.flush()
 
     def finish(self, text: str) -> None:
         if not self.quiet:
             elapsed = time.monotonic() - self.started
-            self.out.write(("\r" + " " * 79 + "\r" if self.tty else "") + f"{text} in {elapsed:.2f} s\n")
+            rate = self.done / max(elapsed, 1e-9)
+            self.out.write(("\r" + " " * 79 + "\r" if self.tty else "") +
+                           f"{text} in {elapsed:.2f} s ({rate:,.0f} generations/s)\n")
             self.out.flush()
 
 
-def _drive_runs(project: Project, run_ids: Sequence[int], quiet: bool) -> int:
-    from core.runner import drive
+def _compute(project: Project, run_ids: Sequence[int], args: argparse.Namespace, label: str,
+             cells: dict[int, int] | None = None, resume_hint: str = "run") -> int:
+    """Compute these runs on the chosen executor with progress; Ctrl-C keeps what was committed."""
+    from core.coordinator import compute_runs, make_executor
 
-    progress = Progress(sys.stderr, quiet, len(run_ids))
-    done = 0
-    for k, rid in enumerate(run_ids):
-        info = project.run(rid)
-        gen_iter = drive(project, rid)
-        try:
-            for rec in gen_iter:
-                done += 1
-                progress.update(info.group, k, rec.generation, info.spec.generations)
-        except KeyboardInterrupt:
-            gen_iter.close()
-            print(f"\ninterrupted: every finished generation is saved; continue with: python main.py run --resume "
-                  f"{project.path}", file=sys.stderr)
-            return EXIT_INTERRUPTED
-        final = project.run(rid)
-        if final.message and not quiet:
-            print(f"{final.name}: {final.message}", file=sys.stderr)
-    progress.finish(f"{done} generations of {len(run_ids)} run{'s' * (len(run_ids) != 1)} saved to {project.path}")
+    runs = [project.run(rid) for rid in run_ids]
+    remaining = {r.id: r.spec.generations - r.last_generation for r in runs}
+    cells = cells if cells is not None else {r.id: k for k, r in enumerate(runs)}
+    progress = Progress(sys.stderr, args.quiet, label, remaining, cells)
+    workers = args.workers
+    if workers is None and not args.scheduler:
+        from core.coordinator import default_workers
+
+        workers = min(default_workers(), len(run_ids))
+    executor = make_executor(workers, args.scheduler)
+    try:
+        compute_runs(project, run_ids, executor, progress.update)
+    except KeyboardInterrupt:
+        executor.close(cancel=True)
+        print(f"\ninterrupted: every finished generation is saved; continue with: python main.py {resume_hint} "
+              f"--resume {project.path}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BaseException:
+        executor.close(cancel=True)
+        raise
+    executor.close()
+    if not args.quiet:
+        for r in runs:
+            final = project.run(r.id)
+            if final.message and (final.status != "finished" or len(runs) <= 10):
+                print(f"{final.name}: {final.message}", file=sys.stderr)
+    n = len(run_ids)
+    progress.finish(f"{progress.done} generations of {n} run{'s' * (n != 1)} saved to {project.path}")
     return 0
 
 
-_COMMANDS = ("open", "run", "export", "info", "scenarios")
+_COMMANDS = ("open", "run", "sweep", "export", "info", "scenarios")
 _NEW_RUN_OPTIONS = (("scenario", "--scenario"), ("policy", "--policy"), ("samples", "--samples"), ("seed", "--seed"),
                     ("replicates", "--replicates"), ("settings", "--set"), ("name", "--name"),
                     ("keep_samples", "--keep-samples"))
@@ -196,7 +261,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 note = version_change(project.run(rid))
                 if note:
                     print(f"note: {note}", file=sys.stderr)
-            return _drive_runs(project, ids, args.quiet)
+            return _compute(project, ids, args, args.run_name or "resume")
 
     if not args.output:
         raise UsageError("run needs -o FILE (the project to create or add to), or --resume FILE")
@@ -214,7 +279,111 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"--name: {exc}") from None
     with Project(args.output, create=True) as project:
         ids = create_runs(project, spec, args.replicates or 1, name, args.keep_samples or DEFAULT_SAMPLES_BUDGET)
-        return _drive_runs(project, ids, args.quiet)
+        cells = dict.fromkeys(ids, 0)  # one cell: a replicate group
+        return _compute(project, ids, args, project.run(ids[0]).group, cells)
+
+
+_NEW_SWEEP_OPTIONS = (("scenario", "--scenario"), ("policy", "--policy"), ("grid", "--grid"),
+                      ("generations", "--generations"), ("samples", "--samples"), ("seed", "--seed"),
+                      ("replicates", "--replicates"), ("settings", "--set"), ("name", "--name"),
+                      ("keep_samples", "--keep-samples"))
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from core.runner import create_sweep, resumable
+    from core.sweep import SweepSpec, axis_is_integer, parse_axis
+
+    if args.resume:
+        if args.output:
+            raise UsageError("use either --resume FILE or -o FILE, not both")
+        given = [flag for attr, flag in _NEW_SWEEP_OPTIONS if getattr(args, attr) not in (None, [])]
+        if given:
+            raise UsageError(f"{given[0]} does not go with --resume: a sweep continues with the settings it was "
+                             "started with (only --sweep, --workers, --scheduler and -q apply)")
+        with Project(args.resume) as project:
+            sweeps, damaged = project.sweeps()
+            for d in damaged:
+                print(f"warning: left out a damaged sweep ({d})", file=sys.stderr)
+            if args.sweep_name:
+                sweeps = [sw for sw in sweeps if sw.name == args.sweep_name]
+                if not sweeps:
+                    raise UsageError(f"no sweep named {args.sweep_name!r} in {args.resume}")
+            if not sweeps:
+                print(f"nothing to resume: {args.resume} has no sweeps", file=sys.stderr)
+                return 0
+            ready = set(resumable(project))
+            groups = {}
+            for r in project.runs():
+                groups.setdefault(r.group, []).append(r.id)
+            ids, cells = [], {}
+            for sw in sweeps:
+                for cell in sw.cells:
+                    for rid in groups.get(cell.group, []):
+                        if rid in ready and rid not in cells:
+                            ids.append(rid)
+                            cells[rid] = (sw.id, cell.cell)
+            if not ids:
+                for sw in sweeps:
+                    project.set_sweep_status(sw.id, "finished")
+                print("nothing to resume: every run of the sweep is complete", file=sys.stderr)
+                return 0
+            flat = {rid: hash(c) for rid, c in cells.items()}
+            label = sweeps[0].name if len(sweeps) == 1 else f"{len(sweeps)} sweeps"
+            return _compute_sweeps(project, [sw.id for sw in sweeps], ids, args, label, flat)
+
+    if not args.output:
+        raise UsageError("sweep needs -o FILE (the project to create or add to), or --resume FILE")
+    if args.sweep_name:
+        raise UsageError("--sweep only goes with --resume")
+    scenario, policy = args.scenario or "gaussian", args.policy or "replace"
+    axes = []
+    for text in args.grid:
+        name = text.partition("=")[0].strip()
+        axes.append(parse_axis(text, axis_is_integer(name, scenario, policy)))
+    try:
+        name = clean_run_name(args.name) if args.name is not None else None
+    except ProjectError as exc:
+        raise UsageError(f"--name: {exc}") from None
+    spec = SweepSpec(scenario, policy, parse_assignments(args.settings), args.generations or 100, args.samples,
+                     args.seed or 0, args.replicates or 1, tuple(axes), name, args.keep_samples)
+    cells = spec.cells()  # every cell validated before anything is written
+    with Project(args.output, create=True) as project:
+        sweep_id, ids = create_sweep(project, spec, cells, args.keep_samples or DEFAULT_SAMPLES_BUDGET)
+        per_cell = spec.replicates
+        cell_of = {rid: k // per_cell for k, rid in enumerate(ids)}
+        sweep = next(sw for sw in project.sweeps()[0] if sw.id == sweep_id)
+        if not args.quiet:
+            print(f"sweep {sweep.name!r}: {len(cells)} cell{'s' * (len(cells) != 1)} x {per_cell} replicate"
+                  f"{'s' * (per_cell != 1)} = {len(ids)} runs", file=sys.stderr)
+        return _compute_sweeps(project, [sweep_id], ids, args, sweep.name, cell_of)
+
+
+def _compute_sweeps(project: Project, sweep_ids: Sequence[int], ids: Sequence[int], args: argparse.Namespace,
+                    label: str, cells: dict[int, int]) -> int:
+    for sid in sweep_ids:
+        project.set_sweep_status(sid, "running")
+    code = EXIT_FAILED
+    try:
+        code = _compute(project, ids, args, label, cells, resume_hint="sweep")
+    finally:
+        _settle_sweeps(project, sweep_ids)
+    return code
+
+
+def _settle_sweeps(project: Project, sweep_ids: Sequence[int]) -> None:
+    """Record each sweep finished when all its runs are complete, interrupted otherwise."""
+    try:
+        sweeps = {sw.id: sw for sw in project.sweeps()[0]}
+        complete: dict[str, bool] = {}
+        for r in project.runs():
+            complete[r.group] = complete.get(r.group, True) and (r.complete or r.status == "finished")
+        for sid in sweep_ids:
+            sw = sweeps.get(sid)
+            if sw is not None:
+                done = all(complete.get(c.group, False) for c in sw.cells)
+                project.set_sweep_status(sid, "finished" if done else "interrupted")
+    except ProjectError:
+        pass
 
 
 def _selected_runs(project: Project, names: Sequence[str] | None) -> list[RunInfo]:
@@ -330,6 +499,25 @@ def cmd_info(args: argparse.Namespace) -> int:
               f"{f', {len(damaged)} damaged' if damaged else ''})")
         for d in damaged:
             print(f"- cannot be read: {d}")
+        sweeps, bad_sweeps = project.sweeps()
+        for d in bad_sweeps:
+            print(f"- sweep cannot be read: {d}")
+        if sweeps:
+            complete: dict[str, list[bool]] = {}
+            for r in runs:
+                complete.setdefault(r.group, []).append(r.complete or r.status == "finished")
+            for sw in sweeps:
+                done = sum(all(complete.get(c.group, [False])) for c in sw.cells)
+                n_runs = sum(len(complete.get(c.group, [])) for c in sw.cells)
+                runs_done = sum(sum(complete.get(c.group, [])) for c in sw.cells)
+                axes = " x ".join(f"{a.get('name')} ({len(a.get('values', []))})" for a in sw.spec.get("axes", [])
+                                  if isinstance(a, dict)) or "no grid"
+                status = "finished" if done == len(sw.cells) else ("running" if any(
+                    r.status == "running" for r in runs if r.group in {c.group for c in sw.cells}) else "interrupted")
+                print(f"sweep {sw.name}: {axes}, {sw.spec.get('replicates', 1)} replicates per cell; cells "
+                      f"{done}/{len(sw.cells)} done, runs {runs_done}/{n_runs}, {status}")
+                if status == "interrupted":
+                    print(f"    resume with: python main.py sweep --resume {project.path} --sweep \"{sw.name}\"")
         for r in runs:
             print(f"- {r.name}: {r.scenario} / {r.policy}, M={r.spec.samples}, seed={r.spec.seed}"
                   f"{f', replicate {r.replicate + 1}' if r.group != r.name else ''}")
@@ -404,7 +592,8 @@ def main(argv: Sequence[str] | None = None, hooks: GuiHooks | None = None) -> in
             if not os.path.exists(args.file):
                 raise ProjectError(f"{args.file}: no such file")
             return cmd_open(args.file)
-        handler = {"run": cmd_run, "export": cmd_export, "info": cmd_info, "scenarios": cmd_scenarios}
+        handler = {"run": cmd_run, "sweep": cmd_sweep, "export": cmd_export, "info": cmd_info,
+                   "scenarios": cmd_scenarios}
         return handler[args.command](args)
     except (UsageError, ParamError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,6 +6,7 @@ generations pauses the run (status ``interrupted``, resumable), an exception mar
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -15,12 +16,14 @@ from core.params import ParamError
 from core.scenarios import create_scenario
 from core.store import (
     DEFAULT_SAMPLES_BUDGET,
+    MAX_NAME_LENGTH,
     Project,
     ProjectError,
     RunInfo,
     clean_run_name,
     library_versions,
 )
+from core.sweep import Cell, SweepSpec
 
 
 def default_run_name(spec: RunSpec) -> str:
@@ -41,19 +44,61 @@ def create_runs(project: Project, spec: RunSpec, replicates: int = 1, name: str 
     """Add R runs differing only in replicate index (one group) and return their ids."""
     if not 1 <= replicates <= MAX_REPLICATES:
         raise ProjectError(f"replicates must be in [1, {MAX_REPLICATES}], got {replicates}")
-    group = project.unique_name(clean_run_name(name) if name is not None else default_run_name(spec))
+    names = project.taken_names()
+    group = project.unique_name(clean_run_name(name) if name is not None else default_run_name(spec), names)
+    names.add(group)
     probe = create_scenario(spec.scenario, spec.scenario_params, spec.seed, 0, spec.samples)
     ids = []
-    for r in range(replicates):
-        rspec = RunSpec.from_json({**spec.to_json(), "replicate": r})
-        run_name = group if replicates == 1 else f"{group} #{r + 1}"
-        ids.append(project.add_run(rspec, project.unique_name(run_name), group, probe.unit_shape(), probe.dtype,
-                                   samples_budget))
+    with project.atomic("adding runs"):  # all replicates or none
+        for r in range(replicates):
+            rspec = RunSpec.from_json({**spec.to_json(), "replicate": r})
+            run_name = group if replicates == 1 else project.unique_name(f"{group} #{r + 1}", names)
+            names.add(run_name)
+            ids.append(project.add_run(rspec, run_name, group, probe.unit_shape(), probe.dtype, samples_budget))
     return ids
 
 
-def drive(project: Project, run_id: int) -> Iterator[GenerationRecord]:
-    """Compute and commit a run's remaining generations, yielding each one after it is committed."""
+def sweep_group_name(sweep: str, cell: Cell) -> str:
+    """The replicate group of one sweep cell: the sweep's name and the cell's values."""
+    return f"{sweep} [{cell.label()}]"
+
+
+def create_sweep(project: Project, sweep: SweepSpec, cells: list[Cell] | None = None,
+                 samples_budget: int = DEFAULT_SAMPLES_BUDGET) -> tuple[int, list[int]]:
+    """Record a validated sweep and create the runs of every cell, all in one transaction; (sweep id, run ids)."""
+    cells = sweep.cells() if cells is None else cells
+    taken = project.sweep_names()
+    base = clean_run_name(sweep.name) if sweep.name is not None else sweep.default_name()
+    name = base
+    k = 2
+    while name in taken:
+        name, k = f"{base} ({k})", k + 1
+    longest = max((sweep_group_name(name, c) for c in cells), key=len)
+    if len(longest) + (len(f" #{sweep.replicates}") if sweep.replicates > 1 else 0) > MAX_NAME_LENGTH:
+        raise ProjectError(f"the sweep's run names would be longer than {MAX_NAME_LENGTH} characters (e.g. "
+                           f"{longest!r}); give a shorter --name")
+    run_ids: list[int] = []
+    with project.atomic("adding a sweep"):
+        groups = []
+        for cell in cells:
+            spec = RunSpec.from_json({**cell.spec.to_json(), "seed": sweep.seed})
+            ids = create_runs(project, spec, sweep.replicates, sweep_group_name(name, cell), samples_budget)
+            run_ids.extend(ids)
+            groups.append((cell.index, cell.values, project.run(ids[0]).group))
+        sweep_id = project.add_sweep(name, {**sweep.to_json(), "name": name}, groups)
+    return sweep_id, run_ids
+
+
+GROUP_SECONDS = 0.05  # group commit: at most this much computing per transaction (what a crash can lose)
+
+
+def drive(project: Project, run_id: int, group_seconds: float | None = None) -> Iterator[GenerationRecord]:
+    """Compute and commit a run's remaining generations, yielding each one after it is committed.
+
+    Generations are committed together while they take less than ``group_seconds`` of computing (small
+    generations cost more to commit one by one than to compute); 0 commits every generation on its own.
+    """
+    group_seconds = GROUP_SECONDS if group_seconds is None else group_seconds
     info = project.run(run_id)
     start = info.last_generation + 1
     if start > info.spec.generations:
@@ -77,18 +122,39 @@ def drive(project: Project, run_id: int) -> Iterator[GenerationRecord]:
     project.enable_wal()
     project.set_status(run_id, "running", None)
     last = start - 1
+    pending: list[GenerationRecord] = []
+    target = info.spec.generations
     try:
         last_model = project.generation_row(run_id, start - 1)["model"] if start > 0 else None
+        batch_start = time.perf_counter()
         for rec in sim.run(start, load, last_model):
             if rec.generation == 0:
                 project.set_reference(run_id, sim.scenario.ref)
-            project.commit_generation(info, rec, regenerable)
+            pending.append(rec)
+            if time.perf_counter() - batch_start < group_seconds and rec.generation < target:
+                continue
+            project.commit_generations(info, pending, regenerable)
+            committed, pending = pending, []
             last = rec.generation
-            yield rec
+            for done in committed:
+                yield done
+            batch_start = time.perf_counter()
+    except KeyboardInterrupt:  # Ctrl-C while computing: keep what was computed, leave the run resumable
+        try:
+            if pending:
+                project.commit_generations(info, pending, regenerable)
+                last = pending[-1].generation
+        finally:
+            _safe_status(project, run_id, "interrupted", f"interrupted after generation {last}; resume to continue")
+        raise
     except GeneratorExit:
         _safe_status(project, run_id, "interrupted", f"paused after generation {last}; resume to continue")
         raise
     except RunEnded as exc:
+        if pending:  # the generations before the one that could not be made are kept
+            project.commit_generations(info, pending, regenerable)
+            for done in pending:
+                yield done
         project.set_status(run_id, "finished", str(exc))
         return
     except ProjectError:

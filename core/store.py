@@ -21,6 +21,7 @@ arrays are raw little-endian buffers read with ``numpy.frombuffer``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -28,7 +29,7 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ from core.engine import GenerationRecord, RunSpec
 from core.seeding import Purpose, stream
 
 APPLICATION_ID = 0x436C6162  # "Clab"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_SAMPLES_BUDGET = 1_000_000
 STATUSES = ("running", "finished", "interrupted", "failed")
@@ -111,13 +112,34 @@ CREATE TABLE samples (
 );
 """ + METRICS_VIEW
 
+# Format 3: sweeps (a grid of settings x replicates). A cell's runs are the runs of its replicate group.
+SWEEPS_SCHEMA = """
+CREATE TABLE sweeps (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE sweep_cells (
+    sweep_id INTEGER NOT NULL REFERENCES sweeps (id),
+    cell INTEGER NOT NULL,
+    params TEXT NOT NULL,
+    group_name TEXT NOT NULL,
+    PRIMARY KEY (sweep_id, cell)
+);
+"""
+FORMAT2_SCHEMA = SCHEMA
+SCHEMA = FORMAT2_SCHEMA + ";" + SWEEPS_SCHEMA
+
 # Migrations from format N to N+1, applied in order inside one transaction. Format 1 is the first.
 MIGRATIONS: dict[int, str] = {
     1: """
 DROP VIEW IF EXISTS metrics;
 ALTER TABLE generations RENAME TO generations_format1;
 ALTER TABLE samples RENAME TO samples_format1;
-""" + SCHEMA[SCHEMA.index("CREATE TABLE generations ("):] + """;
+""" + FORMAT2_SCHEMA[FORMAT2_SCHEMA.index("CREATE TABLE generations ("):] + """;
 INSERT INTO generations SELECT run_id * 4294967296 + generation, run_id, generation, model, n_samples, n_stored,
     histogram, curve, metrics, note, created_at FROM generations_format1 ORDER BY run_id, generation;
 INSERT INTO samples SELECT run_id * 4294967296 + generation, run_id, generation, data FROM samples_format1
@@ -125,6 +147,7 @@ INSERT INTO samples SELECT run_id * 4294967296 + generation, run_id, generation,
 DROP TABLE generations_format1;
 DROP TABLE samples_format1;
 """,
+    2: SWEEPS_SCHEMA,
 }
 
 
@@ -177,6 +200,28 @@ class RunInfo:
     @property
     def complete(self) -> bool:
         return self.last_generation >= self.spec.generations
+
+
+@dataclass
+class SweepCell:
+    """One cell of a sweep: its swept values and the replicate group holding its runs."""
+
+    cell: int
+    values: dict[str, str]
+    group: str
+
+
+@dataclass
+class SweepInfo:
+    """A sweep's row, decoded (``spec`` is the stored JSON object; core.sweep.SweepSpec.from_json reads it)."""
+
+    id: int
+    name: str
+    spec: dict[str, Any]
+    status: str
+    cells: list[SweepCell]
+    created_at: str
+    updated_at: str
 
 
 def row_key(run_id: int, generation: int) -> int:
@@ -324,6 +369,7 @@ class Project:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = self.db.table_names()
         if created or (app_id == 0 and version == 0 and not tables):
+            self.has_sweeps = True
             if self.readonly:
                 raise ProjectError(f"{self.path}: is an empty database, not a Collapse Lab project")
             self._init_schema()
@@ -336,8 +382,13 @@ class Project:
         missing = {"meta", "runs", "generations", "samples"} - set(tables)
         if missing:
             raise ProjectError(f"{self.path}: the project file is damaged (missing tables: {', '.join(sorted(missing))})")
+        self.has_sweeps = {"sweeps", "sweep_cells"} <= set(tables)
         if version < FORMAT_VERSION:
-            self._migrate(version)
+            if version >= 2 and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
+                self.has_sweeps = False  # format 3 only adds the sweep tables: a read-only file is read as it is
+            else:
+                self._migrate(version)
+                self.has_sweeps = True
         if not self.readonly:
             self._mark_interrupted()
 
@@ -437,6 +488,13 @@ class Project:
     def _guard(self, doing: str) -> _Guard:
         return _Guard(self, doing)
 
+    @contextlib.contextmanager
+    def atomic(self, doing: str) -> Iterator[None]:
+        """One transaction around several changes (nested ones become savepoints); errors as ProjectError."""
+        self._writable(doing)
+        with self._guard(doing), self.db.atomic():
+            yield
+
     def _writable(self, doing: str) -> None:
         if self.readonly:
             raise ProjectError(f"{self.path}: the project is read-only, so it cannot be changed ({doing}). "
@@ -461,9 +519,15 @@ class Project:
                  int(samples_budget), json.dumps(library_versions()), now, now])
             return int(cur.lastrowid)
 
-    def unique_name(self, base: str) -> str:
-        """`base`, or `base (2)`, `base (3)` ... whichever is free."""
-        names = {r[0] for r in self.db.execute("SELECT name FROM runs").fetchall()}
+    def taken_names(self) -> set[str]:
+        """Every run name and group name in the project (a new run or group must differ from all of them)."""
+        with self._guard("reading the run names"):
+            rows = self.db.execute("SELECT name FROM runs UNION SELECT group_name FROM runs").fetchall()
+        return {r[0] for r in rows}
+
+    def unique_name(self, base: str, names: set[str] | None = None) -> str:
+        """`base`, or `base (2)`, `base (3)` ... whichever is free (of `names`, default the project's)."""
+        names = self.taken_names() if names is None else names
         if base not in names:
             return base
         k = 2
@@ -587,9 +651,84 @@ class Project:
                             [json.dumps(spec.to_json()), generations, f"extended to {generations} generations; "
                              "resume to continue", _now(), run_id])
 
+    # ---- sweeps -------------------------------------------------------------------------------------------
+    def add_sweep(self, name: str, spec: dict[str, Any], cells: Iterable[tuple[int, dict[str, str], str]]) -> int:
+        """Record a sweep (its spec as JSON) and its cells (index, swept values, replicate group); inside the
+        caller's transaction when there is one, so a sweep and its runs are created together or not at all."""
+        self._writable("adding a sweep")
+        if not self.has_sweeps:
+            raise ProjectError(f"{self.path}: this project's format has no sweeps; open it writable to upgrade it")
+        now = _now()
+        with self._guard("adding a sweep"), self.db.atomic():
+            cur = self.db.execute("INSERT INTO sweeps (name, spec, status, created_at, updated_at) VALUES "
+                                  "(?, ?, 'interrupted', ?, ?)", [name, json.dumps(spec), now, now])
+            sweep_id = int(cur.lastrowid)
+            self.db.conn.executemany("INSERT INTO sweep_cells (sweep_id, cell, params, group_name) VALUES (?, ?, ?, ?)",
+                                     [(sweep_id, int(i), json.dumps(v), g) for i, v, g in cells])
+        return sweep_id
+
+    def sweep_names(self) -> set[str]:
+        if not self.has_sweeps:
+            return set()
+        with self._guard("reading the sweeps"):
+            return {r[0] for r in self.db.execute("SELECT name FROM sweeps").fetchall()}
+
+    def sweeps(self) -> tuple[list[SweepInfo], list[str]]:
+        """The readable sweeps in creation order, and one message per damaged sweep row."""
+        if not self.has_sweeps:
+            return [], []
+        with self._guard("reading the sweeps"):
+            rows = self.db.execute("SELECT id, name, spec, status, created_at, updated_at FROM sweeps ORDER BY id"
+                                   ).fetchall()
+            cells = self.db.execute("SELECT sweep_id, cell, params, group_name FROM sweep_cells ORDER BY sweep_id, "
+                                    "cell").fetchall()
+        by_sweep: dict[int, list[SweepCell]] = {}
+        bad: set[int] = set()
+        for sid, cell, params, group in cells:
+            try:
+                values = json.loads(params)
+                if not isinstance(values, dict) or not isinstance(group, str) or not isinstance(cell, int):
+                    raise ValueError("not an object")
+                by_sweep.setdefault(sid, []).append(SweepCell(cell, {str(k): str(v) for k, v in values.items()},
+                                                              group))
+            except (ValueError, TypeError, RecursionError):
+                bad.add(sid)
+        out, damaged = [], []
+        for sid, name, spec, status, created, updated in rows:
+            try:
+                if sid in bad:
+                    raise ValueError("a cell's values cannot be read")
+                d = json.loads(spec)
+                if not isinstance(d, dict):
+                    raise ValueError("its specification is not an object")
+                out.append(SweepInfo(int(sid), str(name), d, str(status), by_sweep.get(sid, []), str(created),
+                                     str(updated)))
+            except (ValueError, TypeError, RecursionError) as exc:
+                damaged.append(f"sweep {name!r}: {exc}")
+        return out, damaged
+
+    def set_sweep_status(self, sweep_id: int, status: str) -> None:
+        assert status in STATUSES
+        with self._guard("updating a sweep's status"), self.db.atomic():
+            self.db.execute("UPDATE sweeps SET status = ?, updated_at = ? WHERE id = ?", [status, _now(), sweep_id])
+
     # ---- generations ----------------------------------------------------------------------------------------
     def commit_generation(self, run: RunInfo, record: GenerationRecord, regenerable: bool = True) -> None:
         """Store one generation (model, histogram, curve, samples, metrics) in one transaction."""
+        self.commit_generations(run, (record,), regenerable)
+
+    def commit_generations(self, run: RunInfo, records: Iterable[GenerationRecord], regenerable: bool = True) -> None:
+        """Store several consecutive generations of one run in one transaction (group commit): all or none."""
+        records = list(records)
+        if not records:
+            return
+        doing = (f"saving generation {records[0].generation}" if len(records) == 1 else
+                 f"saving generations {records[0].generation}-{records[-1].generation}")
+        with self._guard(doing), self.db.atomic():
+            for record in records:
+                self._insert_generation(run, record, regenerable)
+
+    def _insert_generation(self, run: RunInfo, record: GenerationRecord, regenerable: bool) -> None:
         samples = record.samples
         n = len(samples)
         stored = samples
@@ -602,18 +741,17 @@ class Project:
         curve = None if record.curve is None else np.ascontiguousarray(record.curve, dtype="<f4").tobytes()
         data = memoryview(np.ascontiguousarray(stored, dtype=run.dtype)).cast("B")  # bound as a BLOB, no copy
         metrics = _metrics_json(record.metrics)
-        with self._guard(f"saving generation {record.generation}"), self.db.atomic():
-            key = row_key(run.id, record.generation)
-            self.db.execute(
-                "INSERT OR REPLACE INTO generations (id, run_id, generation, model, n_samples, n_stored, histogram, "
+        key = row_key(run.id, record.generation)
+        execute = self.db.conn.execute
+        execute("INSERT OR REPLACE INTO generations (id, run_id, generation, model, n_samples, n_stored, histogram, "
                 "curve, metrics, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [key, run.id, record.generation, _params_json(record.model_params), n, len(stored), hist, curve,
                  metrics, record.note, now])
-            self.db.execute("INSERT OR REPLACE INTO samples (id, run_id, generation, data) VALUES (?, ?, ?, ?)",
-                            [key, run.id, record.generation, data])
-            if record.note:
-                self.db.execute("UPDATE runs SET message = ?, updated_at = ? WHERE id = ?",
-                                [f"generation {record.generation}: {record.note}", now, run.id])
+        execute("INSERT OR REPLACE INTO samples (id, run_id, generation, data) VALUES (?, ?, ?, ?)",
+                [key, run.id, record.generation, data])
+        if record.note:
+            execute("UPDATE runs SET message = ?, updated_at = ? WHERE id = ?",
+                    [f"generation {record.generation}: {record.note}", now, run.id])
 
     def last_note(self, run_id: int) -> str | None:
         """The latest generation note of a run, as 'generation g: note', or None."""

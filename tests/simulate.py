@@ -38,7 +38,7 @@ def within_se(values: np.ndarray, expected: float, k: float = 4.0) -> tuple[bool
 
 def drive_until(project: Project, run_id: int, generation: int) -> None:
     """Compute and commit a stored run up to `generation`, then stop it there (it is left interrupted)."""
-    it = drive(project, run_id)
+    it = drive(project, run_id, group_seconds=0)
     for rec in it:
         if rec.generation == generation:
             break

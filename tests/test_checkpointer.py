@@ -24,7 +24,7 @@ def _main_file_size_after_run(path: Path, background: bool, wait_s: float) -> tu
     with Project(path, create=True) as p:
         p.background_checkpoints = background
         (rid,) = create_runs(p, RunSpec.build("gaussian", "replace", {}, GENERATIONS, SAMPLES, 1))
-        for _ in drive(p, rid):
+        for _ in drive(p, rid, group_seconds=0):  # a commit per generation, as the control's premise needs
             pass
         threads = len(_checkpoint_threads(path))
         deadline = time.monotonic() + wait_s

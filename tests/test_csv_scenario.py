@@ -225,7 +225,7 @@ def test_changed_file_stops_a_resumed_run(tmp_path: Path) -> None:
     out = tmp_path / "c.collapse"
     with Project(out, create=True) as p:
         (rid,) = create_runs(p, spec)
-        it = drive(p, rid)
+        it = drive(p, rid, group_seconds=0)
         next(it), next(it)
         it.close()
     _write(tmp_path, GOOD.replace("0.0,", "100.0,").replace("1.0,", "101.0,").replace("1.5,", "101.5,"))

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from core.engine import RunSpec
 from core.export import write_histograms_csv, write_metrics_csv, write_samples_csv
-from core.runner import drive
+from core.runner import create_runs, drive
 from core.store import FORMAT_VERSION, Project, ProjectError, row_key
 
 DATA = Path(__file__).parent / "data"
@@ -39,10 +40,11 @@ def test_format1_upgrades_and_reads_back_what_it_stored(old_file: Path, tmp_path
         assert [r.last_generation for r in runs] == [6, 6, 4, 3]
         assert p.last_note(runs[3].id) == "generation 3: collapsed to a point (zero variance)"
     con = sqlite3.connect(old_file)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 2
+    assert con.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 3
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"generations", "samples"} <= tables and not any(t.endswith("_format1") for t in tables)
+    assert {"generations", "samples", "sweeps", "sweep_cells"} <= tables
+    assert not any(t.endswith("_format1") for t in tables)
     # every row's id is its (run, generation) key, and the tidy metrics view still reads
     bad = con.execute("SELECT COUNT(*) FROM generations WHERE id != run_id * 4294967296 + generation").fetchone()[0]
     assert bad == 0
@@ -130,3 +132,40 @@ def test_a_damaged_format1_file_is_reported_as_damaged(old_file: Path) -> None:
     con.close()
     with pytest.raises(ProjectError, match=r"damaged \(missing tables: samples\)"):
         Project(old_file)
+
+
+def _format2_file(tmp_path: Path) -> Path:
+    """A project as Collapse Lab 0.3.0 wrote it (format 2: no sweep tables), with one finished run."""
+    path = tmp_path / "format2.collapse"
+    with Project(path, create=True) as p:
+        (rid,) = create_runs(p, RunSpec.build("gaussian", "replace", {}, 5, 20, 3))
+        for _ in drive(p, rid):
+            pass
+    con = sqlite3.connect(path)
+    con.executescript("DROP TABLE sweep_cells; DROP TABLE sweeps; PRAGMA user_version = 2;")
+    con.close()
+    return path
+
+
+def test_format2_gains_the_sweep_tables(tmp_path: Path) -> None:
+    path = _format2_file(tmp_path)
+    with Project(path) as p:
+        assert p.has_sweeps and p.sweeps() == ([], [])
+        assert [r.last_generation for r in p.runs()] == [5]
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert {"sweeps", "sweep_cells"} <= {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+    con.close()
+
+
+def test_a_read_only_format2_file_is_read_as_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _format2_file(tmp_path)
+    real_access = os.access
+    # as root every file is writable: make this one read-only the way the store checks it
+    monkeypatch.setattr("core.store.os.access", lambda p, mode: False if mode == os.W_OK else real_access(p, mode))
+    with Project(path, readonly=True) as p:
+        assert not p.has_sweeps and p.sweeps() == ([], [])
+        assert [r.last_generation for r in p.runs()] == [5]
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2  # untouched
+    con.close()

@@ -128,7 +128,7 @@ def test_disk_full_keeps_every_committed_generation(tmp_path: Path) -> None:
     path = tmp_path / "full.collapse"
     with Project(path, create=True) as p:
         (rid,) = create_runs(p, RunSpec.build("gaussian", "replace", {}, 200, 2000, 1), name="big")
-        it = drive(p, rid)
+        it = drive(p, rid, group_seconds=0)
         for rec in it:
             if rec.generation == 3:
                 break

@@ -189,7 +189,7 @@ def test_save_as_while_a_run_computes_continues_in_the_copy(qtbot, window, env) 
     w, d = window
     original = env["tmp"] / "busy.collapse"
     new_project(w, d, original)
-    gens = 2500
+    gens = 20000  # long enough that the pause lands mid-run (group commit makes small generations fast)
     w.run_panel.set_values(scenario="gaussian", policy="replace", generations=gens, samples=100, seed=7)
     w.run_panel.request_start()
     worker = w.worker
@@ -406,7 +406,7 @@ def test_pause_and_resume_lose_no_generation(qtbot, window, env) -> None:  # noq
     w, d = window
     path = env["tmp"] / "pause.collapse"
     new_project(w, d, path)
-    gens = 2500
+    gens = 20000  # long enough that the pause lands mid-run (group commit makes small generations fast)
     w.run_panel.set_values(scenario="gaussian", policy="replace", generations=gens, samples=100, seed=11)
     qtbot.mouseClick(w.run_panel.start_button, Qt.MouseButton.LeftButton)
     worker = w.worker
@@ -475,15 +475,17 @@ def test_a_file_error_during_a_run_shows_a_dialog_and_keeps_the_saved_generation
     w, d = window
     path = env["tmp"] / "full.collapse"
     new_project(w, d, path)
-    original = Project.commit_generation
+    original = Project.commit_generations
 
-    def disk_full(self, run, record, regenerable=True):  # noqa: ANN001 - runs in the worker thread
-        if record.generation == 5:
+    def disk_full(self, run, records, regenerable=True):  # noqa: ANN001 - runs in the worker thread
+        records = list(records)
+        if any(r.generation == 5 for r in records):
             raise ProjectError(f"{self.path}: the disk is full while saving generation 5. Everything committed "
                                "before is kept; free some space and resume the run.")
-        return original(self, run, record, regenerable)
+        return original(self, run, records, regenerable)
 
-    monkeypatch.setattr(Project, "commit_generation", disk_full)
+    monkeypatch.setattr("core.runner.GROUP_SECONDS", 0.0)  # a commit per generation: generation 5 fails alone
+    monkeypatch.setattr(Project, "commit_generations", disk_full)
     w.run_panel.set_values(scenario="gaussian", policy="replace", generations=20, samples=50, seed=1)
     w.run_panel.request_start()
     qtbot.waitUntil(lambda: not w.is_running(), timeout=WAIT_MS)
@@ -492,7 +494,7 @@ def test_a_file_error_during_a_run_shows_a_dialog_and_keeps_the_saved_generation
     run = w.current_run()
     assert run.status == "interrupted" and run.last_generation == 4
     assert w.run_panel.resume_button.isEnabled()
-    monkeypatch.setattr(Project, "commit_generation", original)
+    monkeypatch.setattr(Project, "commit_generations", original)
     w.resume_action.trigger()
     qtbot.waitUntil(lambda: not w.is_running(), timeout=WAIT_MS)
     assert w.current_run().status == "finished"

@@ -481,7 +481,7 @@ def test_refresh_appends_new_generations(qtbot, tmp_path: Path) -> None:  # noqa
     panel.set_runs(run, [run])
     panel.set_generation(10)
     assert panel.heatmap.image_shape == (11, 100)
-    for rec in drive(writer, rid):
+    for rec in drive(writer, rid, group_seconds=0):  # the view sees each generation as it is committed
         if rec.generation in (20, 40):
             reads = cache.reads
             panel.refresh(rid)
@@ -508,7 +508,7 @@ def test_run_without_generations_then_generation_zero_arrives(qtbot, tmp_path: P
     run = reader.run(rid)
     panel.set_runs(run, [run])
     assert "no generation yet" in panel.distribution.message
-    gen_iter = drive(writer, rid)
+    gen_iter = drive(writer, rid, group_seconds=0)
     next(gen_iter)
     gen_iter.close()
     panel.refresh(rid)
@@ -603,7 +603,7 @@ def test_growing_run_updates_items_in_place_and_draws_the_same(qtbot, tmp_path: 
     main = tl.items["inplace"]
     panel.heatmap.image.render()
     renders = hm.image.full_renders
-    for rec in drive(writer, rid):
+    for rec in drive(writer, rid, group_seconds=0):  # the view sees each generation as it is committed
         if rec.generation in (20, 30):
             panel.refresh(rid)
             panel.flush()

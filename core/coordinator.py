@@ -1,0 +1,254 @@
+"""Many runs at once: workers compute chunks of generations, this process alone commits them.
+
+``compute_runs`` keeps at most ``inflight`` chunks out at a time (one per run: a run's generations depend on
+each other), commits each returned chunk in generation order in transactions of at most ``GROUP_SECONDS``
+of computing (group commit), and hands the run's next chunk out with the state the last one ended in. The
+executor is anything with ``concurrent.futures``' ``submit``: a process pool on this machine, a Dask
+cluster's ``Client.get_executor()``, or ``InlineExecutor`` (one worker: this process computes).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from core.chunks import CHUNK_SECONDS, ChunkResult, ChunkTask, RunState, compute_chunk, warm_up
+from core.engine import GenerationRecord, RunEnded, Simulation
+from core.params import ParamError
+from core.runner import GROUP_SECONDS
+from core.store import Project, ProjectError, RunInfo
+
+
+class InlineExecutor(cf.Executor):
+    """Computes each task in this process when it is submitted (one worker, no process start-up)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        f: cf.Future = cf.Future()
+        try:
+            f.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: B036  (KeyboardInterrupt too: the caller sees it from result())
+            f.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        return f
+
+
+def _init_worker() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", category=RuntimeWarning)  # as the CLI does (COLLAPSE_LAB_DEBUG shows them)
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the coordinator's to handle
+
+
+@dataclass
+class Executor:
+    """An executor with what closing it needs and how many tasks it runs at once."""
+
+    pool: cf.Executor
+    workers: int
+    kind: str
+    client: object | None = None
+
+    def close(self, cancel: bool = False) -> None:
+        if isinstance(self.pool, cf.ProcessPoolExecutor):
+            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        else:
+            self.pool.shutdown(wait=not cancel)
+        if self.client is not None:
+            self.client.close()  # type: ignore[attr-defined]
+
+
+def default_workers() -> int:
+    """The number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """A local pool of ``workers`` processes (1: this process), or the Dask cluster at ``scheduler``.
+
+    Call it before opening a project: local workers are forked from this process while it has no threads and
+    no open files, so they start at once instead of importing everything again.
+    """
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ProjectError("--scheduler needs dask.distributed (pip install 'dask[distributed]')") from None
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ProjectError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+        n = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()))
+        return Executor(client.get_executor(pure=False), n, "dask", client)
+    n = default_workers() if workers is None else workers
+    if n <= 1:
+        return Executor(InlineExecutor(), 1, "inline")
+    import multiprocessing as mp
+
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    pool = cf.ProcessPoolExecutor(n, mp_context=mp.get_context(method), initializer=_init_worker)
+    for f in [pool.submit(warm_up) for _ in range(n)]:  # start them now (see above)
+        f.result()
+    return Executor(pool, n, "processes")
+
+
+def stored_state(project: Project, info: RunInfo, sim: Simulation) -> RunState:
+    """The state a stored run continues from: the samples its policy still needs and its last model."""
+    start = info.last_generation + 1
+    regenerable = sim.policy.regenerable()
+    samples = {}
+    for g in sorted(set(sim.policy.needed(start)) | {0}):
+        row = project.generation_row(info.id, g)
+        if row["n_stored"] == row["n_samples"]:
+            samples[g] = project.samples(info, g)
+        elif not regenerable:
+            raise RunEnded(f"cannot resume: generation {g} stored only a reservoir of its samples")
+        else:
+            samples[g] = sim.regenerate(g, row["model"])
+    return RunState(start, samples, project.generation_row(info.id, start - 1)["model"])
+
+
+@dataclass
+class Committed:
+    """Generations just committed for one run (what progress reports)."""
+
+    run_id: int
+    first: int
+    last: int
+    finished: bool
+
+
+def _groups(result: ChunkResult) -> Iterator[list[GenerationRecord]]:
+    """The records of a chunk in runs of at most GROUP_SECONDS of computing."""
+    group: list[GenerationRecord] = []
+    spent = 0.0
+    for rec, w in zip(result.records, result.work):
+        if group and spent + w > GROUP_SECONDS:
+            yield group
+            group, spent = [], 0.0
+        group.append(rec)
+        spent += w
+    if group:
+        yield group
+
+
+class _Run:
+    """A run being computed: its row and its state between chunks."""
+
+    def __init__(self, info: RunInfo, state: RunState | None) -> None:
+        self.info, self.state = info, state
+        self.next = info.last_generation + 1
+
+
+def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
+                 on_commit: Callable[[Committed], None] | None = None, inflight: int | None = None,
+                 chunk_seconds: float = CHUNK_SECONDS) -> None:
+    """Compute and commit the remaining generations of these runs on ``executor``.
+
+    KeyboardInterrupt (or any exception) stops handing out work, commits what has come back, marks the runs
+    that were under way interrupted and re-raises.
+    """
+    limit = max(1, inflight or 2 * executor.workers)
+    queue = deque(run_ids)
+    out: dict[cf.Future, _Run] = {}
+    started: dict[int, _Run] = {}
+    project.enable_wal()
+
+    def hand_out() -> None:
+        while queue and len(out) < limit:
+            rid = queue.popleft()
+            run = started.get(rid) or _begin(project, rid)
+            if run is None:
+                continue
+            started[rid] = run
+            task = ChunkTask(rid, run.info.spec.to_json(), run.next, run.info.spec.generations, run.state,
+                             chunk_seconds)
+            out[executor.pool.submit(compute_chunk, task)] = run
+
+    try:
+        hand_out()
+        while out:
+            done, _ = cf.wait(list(out), return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                run = out.pop(fut)
+                result = fut.result()
+                _commit(project, run, result, on_commit)
+                if result.state is not None:
+                    run.state, run.next = result.state, result.state.next_generation
+                    queue.appendleft(run.info.id)  # continue it before starting another: bounded memory
+                else:
+                    started.pop(run.info.id, None)
+            hand_out()
+    except BaseException:
+        for fut in list(out):
+            fut.cancel()
+        for fut, run in list(out.items()):  # results already back are committed, not lost
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                try:
+                    _commit(project, run, fut.result(), on_commit)
+                except ProjectError:
+                    pass
+        for run in started.values():
+            last = project.last_generation(run.info.id)
+            if last < run.info.spec.generations:
+                _safe_status(project, run.info.id, "interrupted", f"stopped after generation {last}; resume to "
+                             "continue")
+        raise
+
+
+def _begin(project: Project, run_id: int) -> _Run | None:
+    """Mark a run running and find where it continues; None when it has nothing left to compute."""
+    info = project.run(run_id)
+    if info.complete:
+        if info.status != "finished":
+            project.set_status(run_id, "finished", info.message)
+        return None
+    state = None
+    if info.last_generation >= 0:
+        try:
+            sim = Simulation(info.spec)
+            state = stored_state(project, info, sim)
+        except ParamError as exc:
+            _safe_status(project, run_id, "interrupted", str(exc))
+            raise ProjectError(f"run {info.name!r} cannot continue: {exc}") from None
+        except RunEnded as exc:
+            project.set_status(run_id, "finished", str(exc))
+            return None
+    project.set_status(run_id, "running", None)
+    return _Run(info, state)
+
+
+def _commit(project: Project, run: _Run, result: ChunkResult, on_commit: Callable[[Committed], None] | None) -> None:
+    info = run.info
+    for group in _groups(result):
+        if group[0].generation == 0 and result.reference is not None:
+            project.set_reference(info.id, result.reference)
+        project.commit_generations(info, group, result.regenerable)
+        if on_commit is not None:
+            on_commit(Committed(info.id, group[0].generation, group[-1].generation, False))
+    last = result.records[-1].generation if result.records else run.next - 1
+    if result.error is not None:
+        _safe_status(project, info.id, result.error_kind, result.error)
+    elif result.ended is not None:
+        project.set_status(info.id, "finished", result.ended)
+    elif result.state is None:
+        project.set_status(info.id, "finished", project.last_note(info.id))
+    else:
+        return
+    if on_commit is not None:
+        on_commit(Committed(info.id, last + 1, last, True))
+
+
+def _safe_status(project: Project, run_id: int, status: str, message: str) -> None:
+    try:
+        project.set_status(run_id, status, message)
+    except ProjectError:
+        pass
