@@ -3,6 +3,7 @@ whatever computes it (this process, a pool of worker processes, a Dask cluster) 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,151 @@ def test_a_dask_cluster_matches_runs_computed_alone(tmp_path: Path, reference: d
                                   host="127.0.0.1") as cluster:
         got = _sweep(tmp_path / "dask.collapse", scheduler=cluster.scheduler_address)
     assert got == reference
+
+
+# ---- faults --------------------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+FAULT_ARGS = ["--policy", "mix", "--grid", "alpha=0,0.5", "--replicates", "3", "--generations", "1500",
+              "--samples", "2000", "--seed", "4", "-q"]
+
+
+def _committed(path: Path) -> int:
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+        try:
+            return con.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_minus_9_of_the_coordinator_then_resume_completes_identically(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    straight = tmp_path / "straight.collapse"
+    subprocess.run([sys.executable, str(ROOT / "main.py"), "sweep", *FAULT_ARGS, "--workers", "2", "-o",
+                    str(straight)], check=True, cwd=ROOT, timeout=240)
+    killed = tmp_path / "killed.collapse"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "sweep", *FAULT_ARGS, "--workers", "2", "-o",
+                             str(killed)], cwd=ROOT)
+    deadline = time.monotonic() + 120
+    while _committed(killed) < 1500 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _committed(killed)
+    assert 1500 <= before < 6 * 1501, "the sweep finished before it could be killed; make it longer"
+    with Project(killed, readonly=True) as p:
+        kept = {r.name: r.last_generation for r in p.runs()}
+        assert any(r.status == "interrupted" and not r.complete for r in p.runs())
+    res = subprocess.run([sys.executable, str(ROOT / "main.py"), "sweep", "--resume", str(killed), "--workers", "2"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert res.returncode == 0, res.stderr
+    with Project(killed) as p, Project(straight) as q:
+        got, want = dump(p), dump(q)
+        assert [sw.status for sw in p.sweeps()[0]] == ["finished"]
+    assert got == want
+    assert sum(kept.values()) + len(kept) >= before  # nothing committed before the kill was lost
+
+
+def _worker_pids(client: Any) -> set[int]:
+    """The pids of the cluster's workers, asked again while one is still restarting."""
+    import time
+
+    for _ in range(100):
+        try:
+            return set(client.run(os.getpid, on_error="ignore").values())
+        except Exception:  # a worker that is restarting can fail the call
+            time.sleep(0.1)
+    raise AssertionError("the cluster's workers did not answer")
+
+
+def test_a_killed_dask_worker_has_its_task_retried(tmp_path: Path) -> None:
+    import signal
+
+    distributed = pytest.importorskip("distributed")
+    spec = SweepSpec(axes=(parse_axis("sigma0=1,2"),), generations=300, samples=20_000, seed=9, replicates=2,
+                     name="k")
+    want = _sweep(tmp_path / "inline.collapse", workers=1, spec=spec, chunk_seconds=0.3)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as cluster, distributed.Client(cluster) as client:
+        pids = client.run(os.getpid)
+        victim = sorted(pids.values())[0]
+        executor = make_executor(scheduler=cluster.scheduler_address)
+        killed = []
+
+        def kill_once(_c: object) -> None:
+            if not killed:
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
+
+        try:
+            with Project(tmp_path / "dask.collapse", create=True) as p:
+                _, ids = create_sweep(p, spec)
+                compute_runs(p, ids, executor, on_commit=kill_once, chunk_seconds=0.3)
+                got = dump(p)
+                counts = p.db.execute("SELECT run_id, COUNT(*), COUNT(DISTINCT generation) FROM generations "
+                                      "GROUP BY run_id").fetchall()
+        finally:
+            executor.close()
+        assert killed and victim not in _worker_pids(client)  # the worker really died (its nanny restarted it)
+    assert all(n == distinct == 301 for _, n, distinct in counts)  # no generation missing or stored twice
+    assert got == want
+
+
+# ---- command line --------------------------------------------------------------------------------------
+def _cli(*args: str) -> Any:
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=240)
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--policy", "mix", "--grid", "alpha=0,0.5,7"], "cell 3 of 3 (alpha=7): alpha must be in [0, 1]"),
+    (["--grid", "samples=10:1:log0"], "2 to 1000 values"),
+    (["--grid", "nonsense=1,2"], "unknown parameter 'nonsense'"),
+    (["--grid", "policy=replace,filter", "--set", "verifier=dedup"], "cell 1 of 2 (policy=replace): unknown "
+                                                                     "parameter 'verifier'"),
+    (["--workers", "0"], "--workers must be at least 1"),
+])
+def test_a_bad_sweep_writes_nothing(tmp_path: Path, args: list[str], fragment: str) -> None:
+    out = tmp_path / "bad.collapse"
+    res = _cli("sweep", *args, "-o", str(out))
+    assert res.returncode == 2 and fragment in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_sweep_info_and_resume_from_the_command_line(tmp_path: Path) -> None:
+    out = tmp_path / "s.collapse"
+    res = _cli("sweep", "--policy", "mix", "--grid", "alpha=0,1", "--grid", "samples=10:100:log2",
+               "--replicates", "2", "--generations", "5", "--workers", "2", "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert "4 cells x 2 replicates = 8 runs" in res.stderr
+    info = _cli("info", str(out)).stdout
+    assert "sweep gaussian mix sweep alpha x samples: alpha (2) x samples (2), 2 replicates per cell; cells 4/4 " \
+           "done, runs 8/8, finished" in info
+    assert "gaussian mix sweep alpha x samples [alpha=1, samples=100] #2" in info
+    res = _cli("sweep", "--resume", str(out))
+    assert res.returncode == 0 and "every run of the sweep is complete" in res.stderr
+    res = _cli("sweep", "--resume", str(out), "--grid", "alpha=0,1")
+    assert res.returncode == 2 and "--grid does not go with --resume" in res.stderr
+
+
+def test_run_replicates_on_two_workers_equal_each_replicate_alone(tmp_path: Path) -> None:
+    out = tmp_path / "r.collapse"
+    res = _cli("run", "--policy", "accumulate", "--replicates", "3", "--generations", "8", "--samples", "40",
+               "--seed", "2", "--workers", "2", "-q", "-o", str(out))
+    assert res.returncode == 0 and res.stderr == ""
+    with Project(out) as p:
+        got = dump(p)
+        runs = p.runs()
+    assert len(runs) == 3
+    for r in runs:
+        assert got[r.name] == alone(tmp_path, r.spec, r.name)
