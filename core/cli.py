@@ -15,12 +15,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from core import __version__
-from core.engine import MAX_SAMPLES, RunSpec
 from core.output_files import check_output_path
 from core.params import ParamError, parse_assignments
-from core.policies import POLICIES
-from core.runner import MAX_REPLICATES
-from core.scenarios import SCENARIOS
+from core.spec import MAX_REPLICATES, MAX_SAMPLES, RunSpec
 from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, RunInfo, clean_run_name
 
 if TYPE_CHECKING:
@@ -51,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("file", help="a .collapse project")
 
     r = sub.add_parser("run", help="run experiments headless and store them in a project")
-    r.add_argument("--scenario", help=f"one of: {', '.join(SCENARIOS)} (default gaussian)")
-    r.add_argument("--policy", help=f"one of: {', '.join(POLICIES)} (default replace)")
+    r.add_argument("--scenario", help="a scenario (default gaussian; see: main.py scenarios)")
+    r.add_argument("--policy", help="a policy (default replace; see: main.py scenarios)")
     r.add_argument("--generations", type=_int_arg("generations", 1), default=None,
                    help="generations after the real data (default 100; with --resume: extend to this many)")
     r.add_argument("--samples", type=_int_arg("samples", 1, MAX_SAMPLES), default=None,
@@ -76,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
                        description="Every combination of the --grid values is one cell: a replicate group of "
                        "--replicates runs. Example: sweep --policy mix --grid alpha=0,0.1,0.5 --grid "
                        "samples=10:1000:log3 --replicates 50 -o sweep.collapse")
-    w.add_argument("--scenario", help=f"one of: {', '.join(SCENARIOS)} (default gaussian)")
-    w.add_argument("--policy", help=f"one of: {', '.join(POLICIES)} (default replace)")
+    w.add_argument("--scenario", help="a scenario (default gaussian; see: main.py scenarios)")
+    w.add_argument("--policy", help="a policy (default replace; see: main.py scenarios)")
     w.add_argument("--grid", action="append", default=[], metavar="NAME=VALUES",
                    help="a swept setting: a list (alpha=0,0.1,0.5), a range (alpha=0:1:11) or a log range "
                         "(samples=10:10000:log7); any scenario or policy parameter, or samples, generations, "
@@ -533,6 +530,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
     from core.params import Param
+    from core.policies import POLICIES
+    from core.scenarios import SCENARIOS
 
     def show(p: Param) -> str:
         return f"    {p.name} ({p.kind}, default {p.default!r}, {p.range_text()}): {p.help}"

@@ -14,6 +14,7 @@ import numpy as np
 from core.engine import GenerationRecord, RunEnded, RunSpec, Simulation
 from core.params import ParamError
 from core.scenarios import create_scenario
+from core.spec import MAX_REPLICATES
 from core.store import (
     DEFAULT_SAMPLES_BUDGET,
     MAX_NAME_LENGTH,
@@ -36,7 +37,6 @@ def default_run_name(spec: RunSpec) -> str:
     return f"{spec.scenario} {spec.policy}{extra}"
 
 
-MAX_REPLICATES = 1000  # runs in one replicate group
 
 
 def create_runs(project: Project, spec: RunSpec, replicates: int = 1, name: str | None = None,

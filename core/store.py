@@ -1,4 +1,4 @@
-"""The project file: one SQLite database per project, written through sqlite-utils.
+"""The project file: one SQLite database per project (plain sqlite3, core/sqlite_db.py).
 
 Tables (readable with the plain ``sqlite3`` shell or Datasette):
 - ``meta(key, value)``: format facts (created_at, app version).
@@ -35,7 +35,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import sqlite_utils
 
 from core import __version__
 from core.checkpointer import (
@@ -44,8 +43,9 @@ from core.checkpointer import (
     SQLITE_AUTOCHECKPOINT_PAGES,
     BackgroundCheckpointer,
 )
-from core.engine import GenerationRecord, RunSpec
 from core.seeding import Purpose, stream
+from core.spec import GenerationRecord, RunSpec
+from core.sqlite_db import Database
 
 APPLICATION_ID = 0x436C6162  # "Clab"
 FORMAT_VERSION = 3
@@ -327,15 +327,17 @@ class Project:
             self.readonly = True
         try:
             if self.readonly:
-                conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+                # as_uri() percent-encodes the path: a '#', '?' or '%' in it is never read as part of the URI
+                conn = sqlite3.connect(self.path.absolute().as_uri() + "?mode=ro", uri=True, check_same_thread=False,
+                                       isolation_level=None)
             else:
-                conn = sqlite3.connect(str(self.path), check_same_thread=False)
+                conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA foreign_keys = ON")
             # While a run writes, its background checkpointer copies the WAL: no connection of this project does
             # that copying inside one of its commits before the WAL is this large (core/checkpointer.py).
             conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
-            self.db = sqlite_utils.Database(conn)
+            self.db = Database(conn)
             self._check_or_init(created=not exists)
         except sqlite3.Error as exc:
             if not exists:
@@ -399,10 +401,8 @@ class Project:
                     self.db.execute(stmt)
             self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             self.db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-            self.db["meta"].insert_all([
-                {"key": "created_at", "value": _now()},
-                {"key": "created_by", "value": f"Collapse Lab {__version__}"},
-            ])
+            self.db.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                     [("created_at", _now()), ("created_by", f"Collapse Lab {__version__}")])
 
     def _migrate(self, version: int) -> None:
         """Upgrade an older file in place, in one transaction. A file opened read-only that could be written

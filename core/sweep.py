@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.engine import MAX_GENERATIONS, MAX_SAMPLES, RunSpec
 from core.params import ParamError
+from core.spec import MAX_GENERATIONS, MAX_REPLICATES, MAX_SAMPLES, RunSpec
 
 MAX_AXIS_VALUES = 1000
 MAX_CELLS = 10_000
@@ -167,8 +167,9 @@ class SweepSpec:
         total = math.prod(len(a.values) for a in self.axes)
         if total > MAX_CELLS:
             raise ParamError(f"the grid has {total:,} cells; at most {MAX_CELLS:,} in one sweep")
-        if not 1 <= self.replicates <= 1000:
-            raise ParamError(f"replicates must be in [1, 1000], got {self.replicates}", param="replicates")
+        if not 1 <= self.replicates <= MAX_REPLICATES:
+            raise ParamError(f"replicates must be in [1, {MAX_REPLICATES}], got {self.replicates}",
+                             param="replicates")
         cells = []
         for index, combo in enumerate(itertools.product(*(a.values for a in self.axes))):
             values = dict(zip(names, combo))

@@ -19,7 +19,6 @@ def versions() -> dict[str, str]:
     import PySide6
     import scipy
     import sklearn
-    import sqlite_utils
 
     return {
         "Collapse Lab": __version__,
@@ -30,19 +29,9 @@ def versions() -> dict[str, str]:
         "NumPy": numpy.__version__,
         "SciPy": scipy.__version__,
         "scikit-learn": sklearn.__version__,
-        "sqlite-utils": getattr(sqlite_utils, "__version__", "") or _dist_version("sqlite-utils"),
         "SQLite": sqlite3.sqlite_version,
         "Platform": platform.platform(),
     }
-
-
-def _dist_version(name: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "?"
 
 
 def about_html() -> str:

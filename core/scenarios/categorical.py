@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import binom
 
 from core.params import Param, ParamError
 from core.scenarios.base import TEMPERATURE, DegenerateFit, FitResult, MetricInfo, Model, Scenario
@@ -199,6 +198,8 @@ def model_sampling_probs(model: Model) -> np.ndarray:
 @functools.lru_cache(maxsize=2)
 def wf_transition(m: int) -> np.ndarray:
     """Wright-Fisher transition matrix over counts 0..M: T[c, c'] = P(Binomial(M, c/M) = c'). Read-only."""
+    from scipy.stats import binom  # only for the theory curve: scipy.stats takes 0.3 s to import
+
     c = np.arange(m + 1)
     t = binom.pmf(c[None, :], m, (c / m)[:, None])
     t.setflags(write=False)
@@ -207,6 +208,8 @@ def wf_transition(m: int) -> np.ndarray:
 
 def initial_count_distribution(p0: np.ndarray, m: int) -> np.ndarray:
     """Expected number of categories with each count 0..M in M draws from p0: sum_k Binomial(M, p0_k) pmf."""
+    from scipy.stats import binom
+
     out = np.zeros(m + 1)
     c = np.arange(m + 1)
     for lo in range(0, len(p0), 256):
