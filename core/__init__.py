@@ -1,3 +1,3 @@
 """Collapse Lab core: Qt-free engine, project store, export. The GUI and the CLI are both clients of it."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"

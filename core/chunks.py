@@ -33,7 +33,7 @@ class RunState:
     next_generation: int
     samples: dict[int, np.ndarray]
     last_model: dict[str, Any]
-    reference: dict[str, Any] | None = None  # the run's bins and references (set by generation 0)
+    policy_state: Any = None  # what the policy carries besides samples (e.g. accumulate's pool statistics)
 
 
 @dataclass
@@ -85,7 +85,7 @@ def _simulation(task: ChunkTask) -> Simulation:
         state = task.state
         if state is None or state.next_generation != task.start:
             raise ValueError(f"a chunk starting at generation {task.start} needs the run's state there")
-        sim.restore(task.start, state.samples.__getitem__, state.last_model)
+        sim.restore(task.start, state.samples.__getitem__, state.last_model, state.policy_state)
     return sim
 
 
@@ -126,7 +126,8 @@ def compute_chunk(task: ChunkTask) -> ChunkResult:
     if ended or error or g > sim.spec.generations:
         return ChunkResult(task.key, records, work, None, ended, error, regenerable=regenerable, reference=reference)
     state = RunState(g, {k: sim.history.samples[k] for k in sim.policy.needed(g)},
-                     records[-1].model_params if records else task.state.last_model)  # type: ignore[union-attr]
+                     records[-1].model_params if records else task.state.last_model,  # type: ignore[union-attr]
+                     sim.policy.get_state())
     if len(_sims) >= _CACHE_SIZE:
         _sims.popitem(last=False)
     _sims[(_spec_key(task.spec), g)] = sim

@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from core.chunks import CHUNK_SECONDS, ChunkResult, ChunkTask, RunState, compute_chunk, warm_up
 from core.engine import GenerationRecord, RunEnded, Simulation
 from core.params import ParamError
@@ -104,16 +106,19 @@ def stored_state(project: Project, info: RunInfo, sim: Simulation) -> RunState:
     """The state a stored run continues from: the samples its policy still needs and its last model."""
     start = info.last_generation + 1
     regenerable = sim.policy.regenerable()
-    samples = {}
-    for g in sorted(set(sim.policy.needed(start)) | {0}):
+
+    def load(g: int) -> np.ndarray:
         row = project.generation_row(info.id, g)
         if row["n_stored"] == row["n_samples"]:
-            samples[g] = project.samples(info, g)
-        elif not regenerable:
+            return project.samples(info, g)
+        if not regenerable:
             raise RunEnded(f"cannot resume: generation {g} stored only a reservoir of its samples")
-        else:
-            samples[g] = sim.regenerate(g, row["model"])
-    return RunState(start, samples, project.generation_row(info.id, start - 1)["model"])
+        return sim.regenerate(g, row["model"])
+
+    last_model = project.generation_row(info.id, start - 1)["model"]
+    sim.restore(start, load, last_model)
+    return RunState(start, {g: sim.history.samples[g] for g in sim.policy.needed(start)}, last_model,
+                    sim.policy.get_state())
 
 
 @dataclass

@@ -56,9 +56,10 @@ class Simulation:
                                                                    self.spec.samples))
 
     def restore(self, next_generation: int, load: Callable[[int], np.ndarray],
-                last_model: dict[str, Any]) -> None:
+                last_model: dict[str, Any], policy_state: Any = None) -> None:
         """Prepare to continue at `next_generation` from stored samples (load(g) gives generation g's) and the
-        stored parameters of the last finished generation's model."""
+        stored parameters of the last finished generation's model; the policy's running state is
+        ``policy_state`` when given (a chunk handed on), else rebuilt from the stored samples."""
         self.history.samples[0] = self._cast(load(0))
         try:
             self.history.models[next_generation - 1] = self.model_of(next_generation - 1, last_model)
@@ -68,6 +69,10 @@ class Simulation:
         for g in self.policy.needed(next_generation):
             if g not in self.history.samples:
                 self.history.samples[g] = self._cast(load(g))
+        if policy_state is not None:
+            self.policy.set_state(policy_state)
+        else:
+            self.policy.rebuild(next_generation, lambda g: self._cast(load(g)))
         self._ready = True
 
     def _record(self, generation: int, samples: np.ndarray, model: Model, note: str | None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -10,7 +11,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from core.params import Param, ParamError, lookup, resolve
-from core.scenarios.base import DegenerateFit, FitResult, Model, Scenario
+from core.scenarios.base import DegenerateFit, FitResult, Model, PoolStats, Scenario
 from core.seeding import Purpose, stream
 
 
@@ -62,6 +63,16 @@ class Policy:
             return list(range(generation))
         return sorted({0, generation - 1})
 
+    def get_state(self) -> Any:
+        """What the policy carries between generations besides the samples (shipped with a chunk of a run)."""
+        return None
+
+    def set_state(self, state: Any) -> None:
+        """Continue from ``get_state()``'s value."""
+
+    def rebuild(self, next_generation: int, load: Callable[[int], np.ndarray]) -> None:
+        """Rebuild what ``get_state`` carries from stored samples (load(g) gives generation g's), to resume."""
+
     def training_set(self, generation: int, history: History,
                      rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
         """The training set of `generation` (>= 1) and extra metrics about it."""
@@ -109,9 +120,58 @@ class Accumulate(Policy):
     summary = "Each training set holds all data so far: the real data and every earlier generation's samples."
     keeps = "all"
 
+    def __init__(self, params: dict[str, Any], scenario: Scenario, samples: int) -> None:
+        super().__init__(params, scenario, samples)
+        # Families with sufficient statistics keep those instead of the pool: a generation then costs the same
+        # at generation 1,000 as at 10 (the fit equals the pool's up to rounding).
+        self.pool: PoolStats | None = scenario.pool_stats()
+        self.pooled_through = -1  # the last generation whose samples are in self.pool
+
+    def needed(self, generation: int) -> list[int]:
+        if self.pool is None:
+            return super().needed(generation)
+        return sorted({0, generation - 1})
+
+    def get_state(self) -> Any:
+        return None if self.pool is None else (self.pooled_through, self.pool.state())
+
+    def set_state(self, state: Any) -> None:
+        if self.pool is not None and state is not None:
+            self.pooled_through, pool_state = state
+            self.pool = self.scenario.pool_stats(pool_state)
+
+    def rebuild(self, next_generation: int, load: Callable[[int], np.ndarray]) -> None:
+        """Fill the statistics with generations 0..next_generation-2 (the next step adds the one before it)."""
+        if self.pool is None:
+            return
+        self.pool = self.scenario.pool_stats()
+        for g in range(next_generation - 1):
+            self.pool.add(load(g))
+        self.pooled_through = next_generation - 2
+
     def training_set(self, generation: int, history: History,
                      rng: np.random.Generator) -> tuple[np.ndarray, dict[str, float]]:
-        return np.concatenate([history.samples[g] for g in range(generation)]), {}
+        if self.pool is None:
+            return np.concatenate([history.samples[g] for g in range(generation)]), {}
+        for g in range(self.pooled_through + 1, generation):
+            self.pool.add(history.samples[g])
+        self.pooled_through = generation - 1
+        return _PooledTraining(self.pool), {}
+
+    def fit(self, train: np.ndarray, generation: int, seed: int, replicate: int) -> FitResult:
+        if isinstance(train, _PooledTraining):
+            return train.pool.fit(stream(seed, replicate, generation, Purpose.FIT))
+        return super().fit(train, generation, seed, replicate)
+
+
+class _PooledTraining:
+    """Stands for the whole pool where a family fits from its statistics: its length is the pool's size."""
+
+    def __init__(self, pool: PoolStats) -> None:
+        self.pool = pool
+
+    def __len__(self) -> int:
+        return len(self.pool)
 
 
 class AccumulateSubsample(Policy):

@@ -26,6 +26,23 @@ class DegenerateFit(Exception):
     """A fit that cannot proceed at all (for example no training data left)."""
 
 
+class PoolStats(ABC):
+    """Sufficient statistics of all data so far: ``add`` one generation's samples, ``fit`` the model the pool
+    itself would give (up to floating-point rounding), ``state`` to ship or rebuild them (small, picklable)."""
+
+    @abstractmethod
+    def add(self, samples: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def fit(self, rng: np.random.Generator) -> FitResult: ...
+
+    @abstractmethod
+    def state(self) -> Any: ...
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class MetricInfo:
     """What a metric means, for the timeline chooser and the help panel."""
@@ -136,6 +153,11 @@ class Scenario(ABC):
 
         Must set ``self.ref`` to a JSON-serialisable dict with at least ``bins`` (see ``bins_spec``).
         """
+
+    def pool_stats(self, state: Any = None) -> PoolStats | None:
+        """Running sufficient statistics of a growing training pool (empty, or rebuilt from ``state``), for
+        families whose fit depends on the pool only through them; None (the default): fit the pool itself."""
+        return None
 
     @abstractmethod
     def histogram(self, samples: np.ndarray) -> np.ndarray:

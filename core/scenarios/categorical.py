@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from core.params import Param, ParamError
-from core.scenarios.base import TEMPERATURE, DegenerateFit, FitResult, MetricInfo, Model, Scenario
+from core.scenarios.base import TEMPERATURE, DegenerateFit, FitResult, MetricInfo, Model, PoolStats, Scenario
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 ENGLISH_FILE = RESOURCES / "english_word_frequencies.tsv"
@@ -329,6 +329,27 @@ CATEGORICAL_METRICS = (
 )
 
 
+class CategoryPool(PoolStats):
+    """Category counts of all data so far: the empirical-frequency fit reads nothing else (exact: integers)."""
+
+    def __init__(self, scenario: CategoricalScenario, state: np.ndarray | None = None) -> None:
+        self.scenario = scenario
+        self.counts = np.zeros(scenario.V, dtype=np.int64) if state is None else np.array(state, dtype=np.int64)
+
+    def add(self, samples: np.ndarray) -> None:
+        if len(samples):
+            self.counts += self.scenario.category_counts(samples)
+
+    def fit(self, rng: np.random.Generator) -> FitResult:
+        return self.scenario.fit_counts(self.counts)
+
+    def state(self) -> np.ndarray:
+        return self.counts.copy()
+
+    def __len__(self) -> int:
+        return int(self.counts.sum())
+
+
 class CategoricalScenario(Scenario):
     name = "categorical"
     title = "Categorical (word frequencies)"
@@ -371,12 +392,24 @@ class CategoricalScenario(Scenario):
     def fit(self, train: np.ndarray, rng: np.random.Generator, family: str | None = None) -> FitResult:
         if family not in (None, "categorical"):
             raise ParamError(f"scenario categorical has no model family {family!r}")
+        return self.fit_counts(self.category_counts(train))
+
+    def category_counts(self, train: np.ndarray) -> np.ndarray:
+        """How often each category id occurs in a training set (DegenerateFit when there is none to count)."""
         x = np.asarray(train).ravel()
         if len(x) == 0:
             raise DegenerateFit("no training data left")
         if x.min() < 0 or x.max() >= self.V:
             raise DegenerateFit(f"training data holds category ids outside 0..{self.V - 1}")
-        counts = np.bincount(x.astype(np.int64), minlength=self.V)
+        return np.bincount(x.astype(np.int64), minlength=self.V)
+
+    def pool_stats(self, state: Any = None) -> CategoryPool:
+        return CategoryPool(self, state)
+
+    def fit_counts(self, counts: np.ndarray) -> FitResult:
+        """The empirical-frequency fit to these category counts."""
+        if counts.sum() == 0:
+            raise DegenerateFit("no training data left")
         model = self._fitted(counts)
         alive = int(np.count_nonzero(counts))
         note = None

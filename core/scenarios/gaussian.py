@@ -9,7 +9,7 @@ from scipy.special import gammaln
 
 from core.metrics import moments
 from core.params import Param, ParamError
-from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model
+from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model, PoolStats
 from core.scenarios.continuous import CONTINUOUS_METRICS, Continuous1D, gaussian_logpdf, truncated_normal
 
 TRUNCATION = Param(
@@ -39,6 +39,37 @@ class GaussianModel(Model):
 
     def sampling_logpdf(self, x: np.ndarray) -> np.ndarray:
         return gaussian_logpdf(x, self.mean, self.std * np.sqrt(self.temperature))
+
+
+class GaussianPool(PoolStats):
+    """Count, mean and sum of squared deviations of all data so far, merged one generation at a time with
+    Chan et al.'s pairwise update (stable: no sum of squares minus squared sum). The fit equals the mean and
+    variance of the concatenated pool up to rounding; the cost per generation no longer grows with the pool."""
+
+    def __init__(self, scenario: GaussianScenario, state: tuple[int, float, float] | None = None) -> None:
+        self.scenario = scenario
+        self.n, self.mean, self.m2 = state if state is not None else (0, 0.0, 0.0)
+
+    def add(self, samples: np.ndarray) -> None:
+        nb = len(samples)
+        if nb == 0:
+            return
+        mean_b, var_b = moments(samples)
+        m2_b = var_b * nb
+        n = self.n + nb
+        delta = mean_b - self.mean
+        self.mean += delta * nb / n
+        self.m2 += m2_b + delta * delta * self.n * nb / n
+        self.n = n
+
+    def fit(self, rng: np.random.Generator) -> FitResult:
+        return self.scenario.fit_moments(self.n, self.mean, self.m2 / self.n if self.n else float("nan"))
+
+    def state(self) -> tuple[int, float, float]:
+        return (self.n, self.mean, self.m2)
+
+    def __len__(self) -> int:
+        return self.n
 
 
 def c4(m: int) -> float:
@@ -91,13 +122,19 @@ class GaussianScenario(Continuous1D):
         if family == "kde":
             from core.scenarios.kde import fit_kde
             return fit_kde(train, rng, self.params.get("bandwidth", 0.0), self.params.get("temperature", 1.0))
-        m = len(train)
         mean, var = moments(train)
+        return self.fit_moments(len(train), mean, var)
+
+    def fit_moments(self, m: int, mean: float, var: float) -> FitResult:
+        """The fit to m values with this mean and (ddof=0) variance."""
         if self.params["estimator"] == "unbiased" and m > 1:
             var *= m / (m - 1)
         std = float(np.sqrt(var))
         note = "collapsed to a point (zero variance)" if std == 0.0 else None
         return FitResult(GaussianModel(mean, std, self.params["temperature"], self.params["truncation"]), note)
+
+    def pool_stats(self, state: Any = None) -> GaussianPool:
+        return GaussianPool(self, state)
 
     def model_from_params(self, params: dict[str, Any]) -> Model:
         if params.get("family") == "kde":
