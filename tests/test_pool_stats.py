@@ -3,7 +3,6 @@ Gaussian, exactly for category counts), with only generation 0 and the last one 
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from core.engine import RunSpec, Simulation
