@@ -14,6 +14,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,8 @@ from core.engine import GenerationRecord, RunEnded, Simulation
 from core.params import ParamError
 from core.runner import GROUP_SECONDS
 from core.store import Project, ProjectError, RunInfo
+
+MAX_RETRIES = 3  # a chunk whose Dask task is lost more often than this stops the computation
 
 
 class InlineExecutor(cf.Executor):
@@ -49,20 +52,36 @@ def _init_worker() -> None:
 
 @dataclass
 class Executor:
-    """An executor with what closing it needs and how many tasks it runs at once."""
+    """Where chunks are computed: a concurrent.futures pool, or a Dask client (its futures are awaited with
+    ``distributed.wait``: its concurrent.futures wrapper can report a finished task as failed when the worker
+    holding the result dies just after)."""
 
-    pool: cf.Executor
+    pool: cf.Executor | None
     workers: int
     kind: str
-    client: object | None = None
+    client: Any = None
+
+    def submit(self, task: ChunkTask) -> Any:
+        if self.client is not None:
+            return self.client.submit(compute_chunk, task, pure=False)
+        assert self.pool is not None
+        return self.pool.submit(compute_chunk, task)
+
+    def wait_first(self, futures: list[Any]) -> set[Any]:
+        """The futures among these that are done (at least one)."""
+        if self.client is not None:
+            from distributed import wait
+
+            return set(wait(futures, return_when="FIRST_COMPLETED").done)
+        return set(cf.wait(futures, return_when=cf.FIRST_COMPLETED).done)
 
     def close(self, cancel: bool = False) -> None:
         if isinstance(self.pool, cf.ProcessPoolExecutor):
             self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
-        else:
+        elif self.pool is not None:
             self.pool.shutdown(wait=not cancel)
         if self.client is not None:
-            self.client.close()  # type: ignore[attr-defined]
+            self.client.close()
 
 
 def default_workers() -> int:
@@ -89,7 +108,7 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
         except (OSError, TimeoutError) as exc:
             raise ProjectError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
         n = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()))
-        return Executor(client.get_executor(pure=False), n, "dask", client)
+        return Executor(None, n, "dask", client)
     n = default_workers() if workers is None else workers
     if n <= 1:
         return Executor(InlineExecutor(), 1, "inline")
@@ -176,15 +195,26 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
             started[rid] = run
             task = ChunkTask(rid, run.info.spec.to_json(), run.next, run.info.spec.generations, run.state,
                              chunk_seconds)
-            out[executor.pool.submit(compute_chunk, task)] = run
+            out[executor.submit(task)] = run
+            tasks[rid] = task
 
+    tasks: dict[int, ChunkTask] = {}
+    retries: dict[int, int] = {}
     try:
         hand_out()
         while out:
-            done, _ = cf.wait(list(out), return_when=cf.FIRST_COMPLETED)
-            for fut in done:
+            for fut in executor.wait_first(list(out)):
                 run = out.pop(fut)
-                result = fut.result()
+                try:
+                    result = fut.result()
+                except Exception as exc:  # the task was lost (e.g. its Dask worker died): compute it again
+                    rid = run.info.id
+                    retries[rid] = retries.get(rid, 0) + 1
+                    if executor.client is None or retries[rid] > MAX_RETRIES:
+                        raise ProjectError(f"computing run {run.info.name!r} failed on the "
+                                           f"{executor.kind} executor: {type(exc).__name__}: {exc}") from None
+                    out[executor.submit(tasks[rid])] = run
+                    continue
                 _commit(project, run, result, on_commit)
                 if result.state is not None:
                     run.state, run.next = result.state, result.state.next_generation

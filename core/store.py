@@ -242,12 +242,16 @@ def _now() -> str:
 def library_versions() -> dict[str, str]:
     """Versions of what produced a run."""
     import platform
+    from importlib.metadata import PackageNotFoundError, version
 
-    import scipy
-    import sklearn
+    def installed(name: str) -> str:  # read from the package's metadata: importing scikit-learn takes 0.5 s
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
 
     return {"collapse_lab": __version__, "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__, "scikit_learn": sklearn.__version__, "sqlite": sqlite3.sqlite_version,
+            "scipy": installed("scipy"), "scikit_learn": installed("scikit-learn"), "sqlite": sqlite3.sqlite_version,
             "platform": platform.platform()}
 
 
@@ -724,11 +728,25 @@ class Project:
             return
         doing = (f"saving generation {records[0].generation}" if len(records) == 1 else
                  f"saving generations {records[0].generation}-{records[-1].generation}")
+        now = _now()
+        gens, samples, notes = [], [], []
+        for record in records:
+            g, smp = self._generation_rows(run, record, regenerable, now)
+            gens.append(g)
+            samples.append(smp)
+            if record.note:
+                notes.append([f"generation {record.generation}: {record.note}", now, run.id])
         with self._guard(doing), self.db.atomic():
-            for record in records:
-                self._insert_generation(run, record, regenerable)
+            executemany = self.db.conn.executemany
+            executemany("INSERT OR REPLACE INTO generations (id, run_id, generation, model, n_samples, n_stored, "
+                        "histogram, curve, metrics, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", gens)
+            executemany("INSERT OR REPLACE INTO samples (id, run_id, generation, data) VALUES (?, ?, ?, ?)", samples)
+            if notes:
+                self.db.conn.execute("UPDATE runs SET message = ?, updated_at = ? WHERE id = ?", notes[-1])
 
-    def _insert_generation(self, run: RunInfo, record: GenerationRecord, regenerable: bool) -> None:
+    def _generation_rows(self, run: RunInfo, record: GenerationRecord, regenerable: bool,
+                         now: str) -> tuple[list[Any], list[Any]]:
+        """The `generations` and `samples` rows of one generation."""
         samples = record.samples
         n = len(samples)
         stored = samples
@@ -736,22 +754,12 @@ class Project:
         if regenerable and record.generation > 0 and n > run.samples_budget:
             rng = stream(run.spec.seed, run.spec.replicate, record.generation, Purpose.RESERVOIR)
             stored = samples[np.sort(rng.choice(n, size=run.samples_budget, replace=False))]
-        now = _now()
         hist = np.ascontiguousarray(record.histogram, dtype="<i4").tobytes()
         curve = None if record.curve is None else np.ascontiguousarray(record.curve, dtype="<f4").tobytes()
         data = memoryview(np.ascontiguousarray(stored, dtype=run.dtype)).cast("B")  # bound as a BLOB, no copy
-        metrics = _metrics_json(record.metrics)
         key = row_key(run.id, record.generation)
-        execute = self.db.conn.execute
-        execute("INSERT OR REPLACE INTO generations (id, run_id, generation, model, n_samples, n_stored, histogram, "
-                "curve, metrics, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [key, run.id, record.generation, _params_json(record.model_params), n, len(stored), hist, curve,
-                 metrics, record.note, now])
-        execute("INSERT OR REPLACE INTO samples (id, run_id, generation, data) VALUES (?, ?, ?, ?)",
-                [key, run.id, record.generation, data])
-        if record.note:
-            execute("UPDATE runs SET message = ?, updated_at = ? WHERE id = ?",
-                    [f"generation {record.generation}: {record.note}", now, run.id])
+        return ([key, run.id, record.generation, _params_json(record.model_params), n, len(stored), hist, curve,
+                 _metrics_json(record.metrics), record.note, now], [key, run.id, record.generation, data])
 
     def last_note(self, run_id: int) -> str | None:
         """The latest generation note of a run, as 'generation g: note', or None."""
@@ -906,24 +914,31 @@ class Project:
 
 def _metrics_json(metrics: dict[str, float]) -> str:
     """Metrics as a JSON object, with non-finite values encoded by ``_json_float``."""
-    values = [float(v) for v in metrics.values()]
-    if all(map(math.isfinite, values)) and all(type(k) is str for k in metrics):
-        return _float_object_template(tuple(metrics)) % tuple(values)
+    values = tuple(map(float, metrics.values()))
+    if math.isfinite(sum(values)):  # every value finite (an inf or a nan makes the sum inf or nan; so may overflow)
+        template = _float_object_template(tuple(metrics))
+        if template is not None:
+            return template % values
     return json.dumps({k: _json_float(v) for k, v in zip(metrics, values)})
 
 
 def _params_json(params: dict[str, Any]) -> str:
     """Model parameters as JSON; a flat object of finite floats (most fits) takes the quick path."""
     values = tuple(params.values())
-    if all(type(v) is float for v in values) and all(map(math.isfinite, values)) and all(type(k) is str for k in params):
-        return _float_object_template(tuple(params)) % values
+    if all(type(v) is float for v in values) and math.isfinite(sum(values)):
+        template = _float_object_template(tuple(params))
+        if template is not None:
+            return template % values
     return json.dumps(params)
 
 
 @functools.lru_cache(maxsize=64)
-def _float_object_template(keys: tuple[str, ...]) -> str:
+def _float_object_template(keys: tuple[str, ...]) -> str | None:
     """A %-template giving exactly json.dumps' text for an object of these keys with finite float values (JSON
-    writes a finite float as Python's repr does); a generation's metrics are stored 5x faster through it."""
+    writes a finite float as Python's repr does); a generation's metrics are stored 5x faster through it. None
+    when a key is not text (json.dumps then decides)."""
+    if not all(type(k) is str for k in keys):
+        return None
     return "{" + ", ".join(json.dumps(k).replace("%", "%%") + ": %r" for k in keys) + "}"
 
 
