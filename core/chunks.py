@@ -19,6 +19,7 @@ import numpy as np
 
 from core.engine import GenerationRecord, RunEnded, RunSpec, Simulation
 from core.params import ParamError
+from core.store import encode_record
 
 CHUNK_SECONDS = 0.2  # a worker returns after about this much work: what a crash of the coordinator can lose
 CHUNK_BYTES = 32 << 20  # and before its samples exceed this (bounds the coordinator's memory per task)
@@ -122,12 +123,15 @@ def compute_chunk(task: ChunkTask) -> ChunkResult:
     except Exception as exc:
         error = f"generation {g}: {type(exc).__name__}: {exc}"
     reference = sim.scenario.ref if task.start == 0 and records else None
+    last_model = records[-1].model_params if records else (task.state.last_model if task.state else {})
+    for rec in records:  # encoded here, in parallel, rather than by the one process that writes the file
+        rec.encoded = encode_record(rec)
+        rec.model_params, rec.metrics = {}, {}
     regenerable = sim.policy.regenerable()
     if ended or error or g > sim.spec.generations:
         return ChunkResult(task.key, records, work, None, ended, error, regenerable=regenerable, reference=reference)
     state = RunState(g, {k: sim.history.samples[k] for k in sim.policy.needed(g)},
-                     records[-1].model_params if records else task.state.last_model,  # type: ignore[union-attr]
-                     sim.policy.get_state())
+                     last_model, sim.policy.get_state())
     if len(_sims) >= _CACHE_SIZE:
         _sims.popitem(last=False)
     _sims[(_spec_key(task.spec), g)] = sim

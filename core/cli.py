@@ -144,6 +144,20 @@ def _int_arg(name: str, minimum: int, maximum: int | None = None):  # type: igno
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
+def _rate(r: float) -> str:
+    return f"{r:,.0f}" if r >= 10 else f"{r:.2g}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds != seconds or seconds == float("inf"):
+        return "unknown"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 class Progress:
     """Terminal progress of runs computed together: cells (or runs) done / total, generations per second, ETA."""
 
@@ -175,8 +189,8 @@ class Progress:
         rate = self.done / max(now - self.started, 1e-9)
         eta = (self.total - self.done) / rate if rate > 0 else float("inf")
         where = f"cells {self.cells_done}/{self.n_cells}, " if self.n_cells > 1 else ""
-        line = (f"{self.label}: {where}generations {self.done:,}/{self.total:,}, {rate:,.0f} gen/s, "
-                f"ETA {eta:.0f} s")
+        line = (f"{self.label}: {where}generations {self.done:,}/{self.total:,}, {_rate(rate)} gen/s, "
+                f"ETA {_duration(eta)}")
         self.out.write(("\r" + line.ljust(79)) if self.tty else line + "\n")
         self.out.flush()
 
@@ -185,7 +199,7 @@ class Progress:
             elapsed = time.monotonic() - self.started
             rate = self.done / max(elapsed, 1e-9)
             self.out.write(("\r" + " " * 79 + "\r" if self.tty else "") +
-                           f"{text} in {elapsed:.2f} s ({rate:,.0f} generations/s)\n")
+                           f"{text} in {elapsed:.2f} s ({_rate(rate)} generations/s)\n")
             self.out.flush()
 
 

@@ -67,6 +67,7 @@ class RunSpec:
                              f"take minutes or several GB beyond that), got {samples:,}", param="samples")
         s_cls.variant(s_params).check(s_params, samples)
         p_cls.check(p_params, s_cls.variant(s_params), samples)
+        _check_pool_memory(s_cls.variant(s_params), s_params, p_cls, generations, samples)
         return cls(scenario, policy, s_params, p_params, generations, samples, seed, replicate)
 
     def to_json(self) -> dict[str, Any]:
@@ -93,7 +94,32 @@ class GenerationRecord:
     histogram: np.ndarray
     curve: np.ndarray | None
     note: str | None
+    # (model JSON, metrics JSON, histogram bytes, curve bytes) when a worker encoded them already (core/chunks.py),
+    # so the one process that writes the file does not spend its time on it
+    encoded: tuple[str, str, bytes, bytes | None] | None = None
 
 
 
 MAX_REPLICATES = 1000  # runs in one replicate group
+MAX_POOL_BYTES = 4 << 30  # a policy that keeps every generation's samples may hold at most this much
+
+
+def _check_pool_memory(s_cls: type, s_params: dict[str, Any], p_cls: type, generations: int, samples: int) -> None:
+    """Refuse a run whose policy would hold more than MAX_POOL_BYTES of samples: accumulate on a family without
+    sufficient statistics and accumulate-subsample keep every generation's samples (their cost per generation
+    and their memory grow with the generation)."""
+    from core.scenarios.base import Scenario
+
+    if p_cls.keeps != "all":
+        return
+    if p_cls.name == "accumulate" and s_cls.pool_stats is not Scenario.pool_stats:
+        return  # running statistics instead of the pool
+    probe = object.__new__(s_cls)  # unit_shape reads only the parameters
+    probe.params = s_params
+    per_sample = int(np.prod(probe.unit_shape(), dtype=np.int64)) * np.dtype(s_cls.dtype).itemsize
+    pool = (generations + 1) * samples * per_sample
+    if pool > MAX_POOL_BYTES:
+        raise ParamError(f"{p_cls.name} with {s_cls.name} keeps every generation's samples in memory: "
+                         f"{generations + 1:,} generations x {samples:,} samples would be {pool / 2**30:.1f} GB, "
+                         f"more than the {MAX_POOL_BYTES >> 30} GB limit; use fewer generations or samples",
+                         param="generations")

@@ -754,12 +754,11 @@ class Project:
         if regenerable and record.generation > 0 and n > run.samples_budget:
             rng = stream(run.spec.seed, run.spec.replicate, record.generation, Purpose.RESERVOIR)
             stored = samples[np.sort(rng.choice(n, size=run.samples_budget, replace=False))]
-        hist = np.ascontiguousarray(record.histogram, dtype="<i4").tobytes()
-        curve = None if record.curve is None else np.ascontiguousarray(record.curve, dtype="<f4").tobytes()
+        model, metrics, hist, curve = record.encoded or encode_record(record)
         data = memoryview(np.ascontiguousarray(stored, dtype=run.dtype)).cast("B")  # bound as a BLOB, no copy
         key = row_key(run.id, record.generation)
-        return ([key, run.id, record.generation, _params_json(record.model_params), n, len(stored), hist, curve,
-                 _metrics_json(record.metrics), record.note, now], [key, run.id, record.generation, data])
+        return ([key, run.id, record.generation, model, n, len(stored), hist, curve, metrics, record.note, now],
+                [key, run.id, record.generation, data])
 
     def last_note(self, run_id: int) -> str | None:
         """The latest generation note of a run, as 'generation g: note', or None."""
@@ -910,6 +909,13 @@ class Project:
                     self.db.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}")
             if self.background_checkpoints and self._checkpointer is None:
                 self._checkpointer = BackgroundCheckpointer(self.path)
+
+
+def encode_record(record: GenerationRecord) -> tuple[str, str, bytes, bytes | None]:
+    """A generation's model JSON, metrics JSON, histogram and curve BLOBs, as the store writes them."""
+    hist = np.ascontiguousarray(record.histogram, dtype="<i4").tobytes()
+    curve = None if record.curve is None else np.ascontiguousarray(record.curve, dtype="<f4").tobytes()
+    return _params_json(record.model_params), _metrics_json(record.metrics), hist, curve
 
 
 def _metrics_json(metrics: dict[str, float]) -> str:
