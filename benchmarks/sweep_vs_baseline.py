@@ -12,6 +12,8 @@
 3. accumulate: ms per generation of gaussian accumulate at M = 10^5 around generation 1,000 against around
    generation 10.
 4. info: `main.py info FILE` cold start against `python -c "import numpy, sqlite3"`.
+5. memory: peak resident memory of the coordinator and of its largest worker for sweeps of 6, 60 and 600
+   cells (M = 10^4, 50 generations, 2 replicates, 2 workers): it must not grow with the number of cells.
 
 Usage: python benchmarks/sweep_vs_baseline.py [--only papers scaling accumulate info] [--repeats R]
 """
@@ -188,10 +190,38 @@ def info(repeats: int) -> None:
           f"({min(ratio):.2f}-{max(ratio):.2f})")
 
 
+MEASURE_SWEEP = """
+import resource, sys
+sys.argv = ["main.py", *sys.argv[1:]]
+sys.path.insert(0, ".")
+from core.cli import main
+code = main(sys.argv[1:])
+me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(me, kids)
+sys.exit(code)
+"""
+
+
+def memory(repeats: int) -> None:
+    py = sys.executable
+    print("peak resident memory (MB) of a sweep, M = 10^4, 50 generations, 2 replicates per cell, 2 workers:")
+    with tempfile.TemporaryDirectory() as tmp:
+        for cells in (6, 60, 600):
+            out = Path(tmp) / f"m{cells}.collapse"
+            res = subprocess.run([py, "-c", MEASURE_SWEEP, "sweep", "--grid", f"sigma0=1:2:{cells}", "--samples",
+                                  "10000", "--generations", "50", "--replicates", "2", "--workers", "2", "-q", "-o",
+                                  str(out)], check=True, cwd=ROOT, capture_output=True, text=True)
+            me, kids = (int(v) / 1024 for v in res.stdout.split())
+            size = out.stat().st_size / 2**20
+            print(f"  {cells:>4} cells ({cells * 2} runs, project {size:,.0f} MB): coordinator {me:.0f} MB, "
+                  f"largest worker {kids:.0f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", nargs="+", choices=("papers", "scaling", "accumulate", "info"),
-                    default=["papers", "scaling", "accumulate", "info"])
+    ap.add_argument("--only", nargs="+", choices=("papers", "scaling", "accumulate", "info", "memory"),
+                    default=["papers", "scaling", "accumulate", "info", "memory"])
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     for name in args.only:
