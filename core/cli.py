@@ -10,6 +10,7 @@ import os
 import sys
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -18,7 +19,7 @@ from core import __version__
 from core.output_files import check_output_path
 from core.params import ParamError, parse_assignments
 from core.spec import MAX_REPLICATES, MAX_SAMPLES, RunSpec
-from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, RunInfo, clean_run_name
+from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, RunInfo, SweepInfo, clean_run_name
 
 if TYPE_CHECKING:
     from core.coordinator import Committed
@@ -115,8 +116,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="chart for --png/--svg: a metric name (timeline), 'histogram' or 'heatmap'")
     e.add_argument("--size", default="1200x800", help="PNG size WIDTHxHEIGHT (default 1200x800)")
 
-    i = sub.add_parser("info", help="runs, parameters, status and sizes of a project")
+    i = sub.add_parser("info", help="runs, sweeps, parameters, status and sizes of a project")
     i.add_argument("file")
+    i.add_argument("--runs", action="store_true", help="list every run of a sweep too, not only its cells")
 
     sub.add_parser("scenarios", help="scenarios, policies and their parameters")
     return p
@@ -513,23 +515,17 @@ def cmd_info(args: argparse.Namespace) -> int:
         sweeps, bad_sweeps = project.sweeps()
         for d in bad_sweeps:
             print(f"- sweep cannot be read: {d}")
-        if sweeps:
-            complete: dict[str, list[bool]] = {}
-            for r in runs:
-                complete.setdefault(r.group, []).append(r.complete or r.status == "finished")
-            for sw in sweeps:
-                done = sum(all(complete.get(c.group, [False])) for c in sw.cells)
-                n_runs = sum(len(complete.get(c.group, [])) for c in sw.cells)
-                runs_done = sum(sum(complete.get(c.group, [])) for c in sw.cells)
-                axes = " x ".join(f"{a.get('name')} ({len(a.get('values', []))})" for a in sw.spec.get("axes", [])
-                                  if isinstance(a, dict)) or "no grid"
-                status = "finished" if done == len(sw.cells) else ("running" if any(
-                    r.status == "running" for r in runs if r.group in {c.group for c in sw.cells}) else "interrupted")
-                print(f"sweep {sw.name}: {axes}, {sw.spec.get('replicates', 1)} replicates per cell; cells "
-                      f"{done}/{len(sw.cells)} done, runs {runs_done}/{n_runs}, {status}")
-                if status == "interrupted":
-                    print(f"    resume with: python main.py sweep --resume {project.path} --sweep \"{sw.name}\"")
+        by_group: dict[str, list[RunInfo]] = {}
         for r in runs:
+            by_group.setdefault(r.group, []).append(r)
+        in_sweeps: set[str] = set()
+        for sw in sweeps:
+            in_sweeps.update(c.group for c in sw.cells)
+            _print_sweep(project, sw, by_group)
+        shown = runs if args.runs else [r for r in runs if r.group not in in_sweeps]
+        if sweeps and not args.runs and len(shown) < len(runs):
+            print(f"({len(runs) - len(shown)} runs of sweeps not listed one by one; --runs lists them)")
+        for r in shown:
             print(f"- {r.name}: {r.scenario} / {r.policy}, M={r.spec.samples}, seed={r.spec.seed}"
                   f"{f', replicate {r.replicate + 1}' if r.group != r.name else ''}")
             print(f"    status {r.status}, generations {max(r.last_generation, 0) if r.last_generation >= 0 else 0}"
@@ -540,6 +536,38 @@ def cmd_info(args: argparse.Namespace) -> int:
             if r.status == "interrupted" and not r.complete:
                 print(f"    resume with: python main.py run --resume {project.path} --run \"{r.name}\"")
     return 0
+
+
+MAX_CELLS_LISTED = 50
+
+
+def _print_sweep(project: Project, sw: SweepInfo, by_group: dict[str, list[RunInfo]]) -> None:
+    """A sweep's summary line and one line per cell (the unfinished ones first when there are many)."""
+    def done(r: RunInfo) -> bool:
+        return r.complete or r.status == "finished"
+
+    cells = [(c, by_group.get(c.group, [])) for c in sw.cells]
+    finished = [bool(rs) and all(map(done, rs)) for _, rs in cells]
+    n_runs = sum(len(rs) for _, rs in cells)
+    runs_done = sum(done(r) for _, rs in cells for r in rs)
+    axes = " x ".join(f"{a.get('name')} ({len(a.get('values', []))})" for a in sw.spec.get("axes", [])
+                      if isinstance(a, dict)) or "no grid"
+    running = any(r.status == "running" for _, rs in cells for r in rs)
+    status = "finished" if all(finished) else ("running" if running else "interrupted")
+    print(f"sweep {sw.name}: {axes}, {sw.spec.get('replicates', 1)} replicates per cell; cells "
+          f"{sum(finished)}/{len(cells)} done, runs {runs_done}/{n_runs}, {status}")
+    listed = [(c, rs) for (c, rs), f in zip(cells, finished) if not f] + \
+        [(c, rs) for (c, rs), f in zip(cells, finished) if f]
+    for c, rs in listed[:MAX_CELLS_LISTED]:
+        gens = sum(max(r.last_generation, 0) for r in rs)
+        target = sum(r.spec.generations for r in rs)
+        states = ", ".join(f"{n} {st}" for st, n in sorted(Counter(r.status for r in rs).items()))
+        print(f"    [{', '.join(f'{k}={v}' for k, v in c.values.items())}]: {sum(map(done, rs))}/{len(rs)} runs done "
+              f"({states or 'no runs'}), generations {gens:,}/{target:,}")
+    if len(listed) > MAX_CELLS_LISTED:
+        print(f"    ... and {len(listed) - MAX_CELLS_LISTED} more cells")
+    if status == "interrupted":
+        print(f"    resume with: python main.py sweep --resume {project.path} --sweep \"{sw.name}\"")
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:

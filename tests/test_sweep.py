@@ -225,6 +225,8 @@ def test_kill_minus_9_of_the_coordinator_then_resume_completes_identically(tmp_p
     proc.wait()
     before = _committed(killed)
     assert 1500 <= before < 6 * 1501, "the sweep finished before it could be killed; make it longer"
+    info = _cli("info", str(killed)).stdout
+    assert "interrupted" in info and f"resume with: python main.py sweep --resume {killed}" in info
     with Project(killed, readonly=True) as p:
         kept = {r.name: r.last_generation for r in p.runs()}
         assert any(r.status == "interrupted" and not r.complete for r in p.runs())
@@ -317,7 +319,9 @@ def test_sweep_info_and_resume_from_the_command_line(tmp_path: Path) -> None:
     info = _cli("info", str(out)).stdout
     assert "sweep gaussian mix sweep alpha x samples: alpha (2) x samples (2), 2 replicates per cell; cells 4/4 " \
            "done, runs 8/8, finished" in info
-    assert "gaussian mix sweep alpha x samples [alpha=1, samples=100] #2" in info
+    assert "    [alpha=1, samples=100]: 2/2 runs done (2 finished), generations 10/10" in info
+    assert "[alpha=1, samples=100] #2" not in info  # the runs of a sweep are summed up by cell...
+    assert "gaussian mix sweep alpha x samples [alpha=1, samples=100] #2" in _cli("info", "--runs", str(out)).stdout
     res = _cli("sweep", "--resume", str(out))
     assert res.returncode == 0 and "every run of the sweep is complete" in res.stderr
     res = _cli("sweep", "--resume", str(out), "--grid", "alpha=0,1")
