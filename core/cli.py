@@ -107,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--samples-csv", metavar="FILE",
                    help="run, replicate, generation, index, value (vector samples: value_0, value_1, ...; "
                         "token and category runs add the words or labels)")
+    e.add_argument("--sweeps-csv", metavar="FILE",
+                   help="sweep, cell, run, replicate and the swept settings of every run of a sweep (join with "
+                        "the metrics CSV on run)")
     e.add_argument("--generation", type=_int_arg("generation", 0), action="append",
                    help="with --samples-csv: only this generation (repeatable)")
     e.add_argument("--run", dest="run_names", action="append", help="only this run or group (repeatable)")
@@ -417,9 +420,11 @@ def _selected_runs(project: Project, names: Sequence[str] | None) -> list[RunInf
 def _export_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     """(kind, path) of every requested output, checked before anything is written; '-' is standard output."""
     outputs = [(k, p) for k, p in (("metrics", args.metrics_csv), ("histograms", args.histograms_csv),
-                                   ("samples", args.samples_csv), ("png", args.png), ("svg", args.svg)) if p]
+                                   ("samples", args.samples_csv), ("sweeps", args.sweeps_csv), ("png", args.png),
+                                   ("svg", args.svg)) if p]
     if not outputs:
-        raise UsageError("export needs at least one of --metrics-csv, --histograms-csv, --samples-csv, --png, --svg")
+        raise UsageError("export needs at least one of --metrics-csv, --histograms-csv, --samples-csv, --sweeps-csv, "
+                         "--png, --svg")
     if args.generation and not args.samples_csv:
         raise UsageError("--generation only applies to --samples-csv")
     stdout_kinds = [k for k, p in outputs if p == "-"]
@@ -471,6 +476,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                 n = export.write_metrics_csv(project, runs, target)
             elif kind == "histograms":
                 n = export.write_histograms_csv(project, runs, target)
+            elif kind == "sweeps":
+                n = export.write_sweeps_csv(project, runs, target)
             else:
                 n = export.write_samples_csv(project, runs, target, args.generation)
             if target is sys.stdout:

@@ -143,3 +143,19 @@ def write_samples_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget
                     yield (run.name, run.replicate, g, i, *vals, *pad, *words)
 
     return _write(path, header, rows())
+
+
+def write_sweeps_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget) -> int:
+    """One row per run of a sweep: sweep, cell, run, replicate and one column per swept setting (empty where a
+    sweep does not sweep it), to join with the metrics CSV on `run`. Returns the number of rows."""
+    sweeps, _ = project.sweeps()
+    by_group: dict[str, list[RunInfo]] = {}
+    for r in runs:
+        by_group.setdefault(r.group, []).append(r)
+    axes: list[str] = []
+    for sw in sweeps:
+        for c in sw.cells:
+            axes.extend(k for k in c.values if k not in axes)
+    rows = [(sw.name, c.cell + 1, r.name, r.replicate, *(c.values.get(a, "") for a in axes))
+            for sw in sweeps for c in sw.cells for r in by_group.get(c.group, [])]
+    return _write(path, ("sweep", "cell", "run", "replicate", *axes), rows)

@@ -322,6 +322,18 @@ def test_sweep_info_and_resume_from_the_command_line(tmp_path: Path) -> None:
     assert "    [alpha=1, samples=100]: 2/2 runs done (2 finished), generations 10/10" in info
     assert "[alpha=1, samples=100] #2" not in info  # the runs of a sweep are summed up by cell...
     assert "gaussian mix sweep alpha x samples [alpha=1, samples=100] #2" in _cli("info", "--runs", str(out)).stdout
+    import csv
+
+    res = _cli("export", str(out), "--sweeps-csv", str(tmp_path / "cells.csv"), "--metrics-csv",
+               str(tmp_path / "m.csv"))
+    assert res.returncode == 0, res.stderr
+    with open(tmp_path / "cells.csv", encoding="utf-8") as fh:
+        cells = list(csv.DictReader(fh))
+    assert len(cells) == 8 and set(cells[0]) == {"sweep", "cell", "run", "replicate", "alpha", "samples"}
+    assert {(c["alpha"], c["samples"]) for c in cells} == {("0", "10"), ("0", "100"), ("1", "10"), ("1", "100")}
+    with open(tmp_path / "m.csv", encoding="utf-8") as fh:
+        metric_runs = {row["run"] for row in csv.DictReader(fh)}
+    assert metric_runs == {c["run"] for c in cells}  # the two join on run
     res = _cli("sweep", "--resume", str(out))
     assert res.returncode == 0 and "every run of the sweep is complete" in res.stderr
     res = _cli("sweep", "--resume", str(out), "--grid", "alpha=0,1")
