@@ -250,16 +250,21 @@ _NEW_RUN_OPTIONS = (("scenario", "--scenario"), ("policy", "--policy"), ("sample
                     ("keep_samples", "--keep-samples"))
 
 
+def _check_resume(args: argparse.Namespace, new_options: tuple[tuple[str, str], ...], why: str) -> None:
+    """--resume goes with neither -o nor the options that set up new runs."""
+    if args.output:
+        raise UsageError("use either --resume FILE or -o FILE, not both")
+    given = [flag for attr, flag in new_options if getattr(args, attr) not in (None, [])]
+    if given:
+        raise UsageError(f"{given[0]} does not go with --resume: {why}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from core.runner import create_runs, resumable, version_change
 
     if args.resume:
-        if args.output:
-            raise UsageError("use either --resume FILE or -o FILE, not both")
-        given = [flag for attr, flag in _NEW_RUN_OPTIONS if getattr(args, attr) not in (None, [])]
-        if given:
-            raise UsageError(f"{given[0]} does not go with --resume: runs continue with the settings they were "
-                             "started with (only --generations, --run and -q apply)")
+        _check_resume(args, _NEW_RUN_OPTIONS, "runs continue with the settings they were started with (only "
+                      "--generations, --run, --workers, --scheduler and -q apply)")
         with Project(args.resume) as project:
             ids = resumable(project, args.run_name)
             if args.run_name and not project.find_runs(args.run_name):
@@ -310,12 +315,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from core.sweep import SweepSpec, axis_is_integer, parse_axis
 
     if args.resume:
-        if args.output:
-            raise UsageError("use either --resume FILE or -o FILE, not both")
-        given = [flag for attr, flag in _NEW_SWEEP_OPTIONS if getattr(args, attr) not in (None, [])]
-        if given:
-            raise UsageError(f"{given[0]} does not go with --resume: a sweep continues with the settings it was "
-                             "started with (only --sweep, --workers, --scheduler and -q apply)")
+        _check_resume(args, _NEW_SWEEP_OPTIONS, "a sweep continues with the settings it was started with (only "
+                      "--sweep, --workers, --scheduler and -q apply)")
         with Project(args.resume) as project:
             sweeps, damaged = project.sweeps()
             for d in damaged:
