@@ -21,7 +21,7 @@ import numpy as np
 from core.chunks import CHUNK_SECONDS, ChunkResult, ChunkTask, RunState, compute_chunk, warm_up
 from core.engine import GenerationRecord, RunEnded, Simulation
 from core.params import ParamError
-from core.runner import GROUP_SECONDS
+from core.runner import GROUP_SECONDS, safe_status
 from core.store import Project, ProjectError, RunInfo
 
 MAX_RETRIES = 3  # a chunk whose Dask task is lost more often than this stops the computation
@@ -234,7 +234,7 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
         for run in started.values():
             last = project.last_generation(run.info.id)
             if last < run.info.spec.generations:
-                _safe_status(project, run.info.id, "interrupted", f"stopped after generation {last}; resume to "
+                safe_status(project, run.info.id, "interrupted", f"stopped after generation {last}; resume to "
                              "continue")
         raise
 
@@ -252,7 +252,7 @@ def _begin(project: Project, run_id: int) -> _Run | None:
             sim = Simulation(info.spec)
             state = stored_state(project, info, sim)
         except ParamError as exc:
-            _safe_status(project, run_id, "interrupted", str(exc))
+            safe_status(project, run_id, "interrupted", str(exc))
             raise ProjectError(f"run {info.name!r} cannot continue: {exc}") from None
         except RunEnded as exc:
             project.set_status(run_id, "finished", str(exc))
@@ -271,7 +271,7 @@ def _commit(project: Project, run: _Run, result: ChunkResult, on_commit: Callabl
             on_commit(Committed(info.id, group[0].generation, group[-1].generation, False))
     last = result.records[-1].generation if result.records else run.next - 1
     if result.error is not None:
-        _safe_status(project, info.id, result.error_kind, result.error)
+        safe_status(project, info.id, result.error_kind, result.error)
     elif result.ended is not None:
         project.set_status(info.id, "finished", result.ended)
     elif result.state is None:
@@ -281,9 +281,3 @@ def _commit(project: Project, run: _Run, result: ChunkResult, on_commit: Callabl
     if on_commit is not None:
         on_commit(Committed(info.id, last + 1, last, True))
 
-
-def _safe_status(project: Project, run_id: int, status: str, message: str) -> None:
-    try:
-        project.set_status(run_id, status, message)
-    except ProjectError:
-        pass

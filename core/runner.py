@@ -145,10 +145,10 @@ def drive(project: Project, run_id: int, group_seconds: float | None = None) -> 
                 project.commit_generations(info, pending, regenerable)
                 last = pending[-1].generation
         finally:
-            _safe_status(project, run_id, "interrupted", f"interrupted after generation {last}; resume to continue")
+            safe_status(project, run_id, "interrupted", f"interrupted after generation {last}; resume to continue")
         raise
     except GeneratorExit:
-        _safe_status(project, run_id, "interrupted", f"paused after generation {last}; resume to continue")
+        safe_status(project, run_id, "interrupted", f"paused after generation {last}; resume to continue")
         raise
     except RunEnded as exc:
         if pending:  # the generations before the one that could not be made are kept
@@ -158,18 +158,19 @@ def drive(project: Project, run_id: int, group_seconds: float | None = None) -> 
         project.set_status(run_id, "finished", str(exc))
         return
     except ProjectError:
-        _safe_status(project, run_id, "interrupted", f"stopped after generation {last} by a file error")
+        safe_status(project, run_id, "interrupted", f"stopped after generation {last} by a file error")
         raise
     except ParamError as exc:  # raised while restoring, e.g. a csv file that changed since the run started
-        _safe_status(project, run_id, "interrupted", str(exc))
+        safe_status(project, run_id, "interrupted", str(exc))
         raise ProjectError(f"run {info.name!r} cannot continue: {exc}") from None
     except Exception as exc:
-        _safe_status(project, run_id, "failed", f"generation {last + 1}: {type(exc).__name__}: {exc}")
+        safe_status(project, run_id, "failed", f"generation {last + 1}: {type(exc).__name__}: {exc}")
         raise
     project.set_status(run_id, "finished", project.last_note(run_id))
 
 
-def _safe_status(project: Project, run_id: int, status: str, message: str) -> None:
+def safe_status(project: Project, run_id: int, status: str, message: str) -> None:
+    """Record a run's status if the file lets us (it may be the file that failed)."""
     try:
         project.set_status(run_id, status, message)
     except ProjectError:
