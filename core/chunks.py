@@ -24,7 +24,8 @@ from core.store import encode_record
 CHUNK_SECONDS = 0.2  # a worker returns after about this much work: what a crash of the coordinator can lose
 CHUNK_BYTES = 32 << 20  # and before its samples exceed this (bounds the coordinator's memory per task)
 CHUNK_GENERATIONS = 20_000
-_CACHE_SIZE = 4
+_CACHE_VALUES = 4_000_000  # samples per generation of the simulations a worker keeps for their next chunk
+_cached_values = 0
 
 
 @dataclass
@@ -77,9 +78,11 @@ def _spec_key(spec: dict[str, Any]) -> str:
 
 def _simulation(task: ChunkTask) -> Simulation:
     """A simulation ready to compute ``task.start``: a cached one that stopped there, or one restored."""
+    global _cached_values
     key = (_spec_key(task.spec), task.start)
     sim = _sims.pop(key, None)
     if sim is not None:
+        _cached_values -= sim.spec.samples
         return sim
     sim = Simulation(RunSpec.from_json(task.spec))
     if task.start > 0:
@@ -90,52 +93,112 @@ def _simulation(task: ChunkTask) -> Simulation:
     return sim
 
 
+@dataclass
+class GroupTask:
+    """Chunks of several runs that start at the same generation, computed in lockstep: every generation is drawn
+    run by run and measured for all of them in one array pass (``Simulation.measure``)."""
+
+    members: list[ChunkTask]
+
+
 def compute_chunk(task: ChunkTask) -> ChunkResult:
-    """Compute a chunk of one run's generations (the function a worker process or a Dask worker runs)."""
-    try:
-        sim = _simulation(task)
-    except ParamError as exc:  # e.g. a csv run whose file has gone: the run stops, resumable
-        return ChunkResult(task.key, [], [], None, error=str(exc), error_kind="interrupted")
-    except RunEnded as exc:
-        return ChunkResult(task.key, [], [], None, ended=str(exc))
-    except Exception as exc:
-        return ChunkResult(task.key, [], [], None, error=f"{type(exc).__name__}: {exc}")
-    records: list[GenerationRecord] = []
-    work: list[float] = []
-    started = time.perf_counter()
-    last = started
+    """Compute a chunk of one run's generations."""
+    return compute_group(GroupTask([task]))[0]
+
+
+def compute_group(task: GroupTask) -> list[ChunkResult]:
+    """Compute a chunk of each member run (the function a worker process or a Dask worker runs)."""
+    first = task.members[0]
+    start, stop = first.start, first.stop
+    results: dict[int, ChunkResult] = {}
+    live: list[tuple[ChunkTask, Simulation]] = []
+    for member in task.members:
+        try:
+            live.append((member, _simulation(member)))
+        except ParamError as exc:  # e.g. a csv run whose file has gone: the run stops, resumable
+            results[member.key] = ChunkResult(member.key, [], [], None, error=str(exc), error_kind="interrupted")
+        except RunEnded as exc:
+            results[member.key] = ChunkResult(member.key, [], [], None, ended=str(exc))
+        except Exception as exc:
+            results[member.key] = ChunkResult(member.key, [], [], None, error=f"{type(exc).__name__}: {exc}")
+    sims = {m.key: sim for m, sim in live}
+    records: dict[int, list[GenerationRecord]] = {m.key: [] for m, _ in live}
+    work: dict[int, list[float]] = {m.key: [] for m, _ in live}
+    ended: dict[int, str] = {}
+    error: dict[int, str] = {}
+    started = last = time.perf_counter()
     size = 0
-    ended = error = None
-    g = task.start
-    try:
-        while g <= task.stop:
-            rec = sim.first() if g == 0 else sim.step(g)
-            now = time.perf_counter()
-            records.append(rec)
-            work.append(now - last)
-            last = now
+    g = start
+    while g <= min(stop, max((sim.spec.generations for _, sim in live), default=-1)) and live:
+        drawn, going = [], []
+        for member, sim in live:
+            if g > sim.spec.generations:
+                continue
+            try:
+                drawn.append(sim.draw_first() if g == 0 else sim.draw(g))
+                going.append((member, sim))
+            except RunEnded as exc:
+                ended[member.key] = str(exc)
+            except Exception as exc:
+                error[member.key] = f"generation {g}: {type(exc).__name__}: {exc}"
+        try:
+            measured = Simulation.measure([sim for _, sim in going], drawn) if going else []
+        except Exception as exc:
+            for member, _ in going:
+                error[member.key] = f"generation {g}: {type(exc).__name__}: {exc}"
+            going, measured = [], []
+        now = time.perf_counter()
+        share = (now - last) / max(len(going), 1)
+        last = now
+        for (member, _), rec in zip(going, measured):
+            records[member.key].append(rec)
+            work[member.key].append(share)
             size += rec.samples.nbytes
-            g += 1
-            if now - started >= task.seconds or size >= task.max_bytes or len(records) >= CHUNK_GENERATIONS:
-                break
-    except RunEnded as exc:
-        ended = str(exc)
-    except Exception as exc:
-        error = f"generation {g}: {type(exc).__name__}: {exc}"
+        live = going
+        g += 1
+        if now - started >= first.seconds or size >= first.max_bytes or g - start >= CHUNK_GENERATIONS:
+            break
+    for member in task.members:
+        if member.key in results:
+            continue
+        results[member.key] = _finish(member, sims[member.key], records[member.key], work[member.key],
+                                      ended.get(member.key), error.get(member.key))
+    return [results[m.key] for m in task.members]
+
+
+def _finish(task: ChunkTask, sim: Simulation, records: list[GenerationRecord], work: list[float], ended: str | None,
+            error: str | None) -> ChunkResult:
+    """One member's result: its records encoded, and the state it continues from (the simulation kept)."""
     reference = sim.scenario.ref if task.start == 0 and records else None
     last_model = records[-1].model_params if records else (task.state.last_model if task.state else {})
     for rec in records:  # encoded here, in parallel, rather than by the one process that writes the file
         rec.encoded = encode_record(rec)
         rec.model_params, rec.metrics = {}, {}
     regenerable = sim.policy.regenerable()
+    g = task.start + len(records)
     if ended or error or g > sim.spec.generations:
         return ChunkResult(task.key, records, work, None, ended, error, regenerable=regenerable, reference=reference)
     state = RunState(g, {k: sim.history.samples[k] for k in sim.policy.needed(g)},
                      last_model, sim.policy.get_state())
-    if len(_sims) >= _CACHE_SIZE:
-        _sims.popitem(last=False)
-    _sims[(_spec_key(task.spec), g)] = sim
+    _remember(_spec_key(task.spec), g, sim)
     return ChunkResult(task.key, records, work, state, regenerable=regenerable, reference=reference)
+
+
+def _remember(spec_key: str, generation: int, sim: Simulation) -> None:
+    """Keep a simulation for its run's next chunk, within a bound on the samples kept."""
+    global _cached_values
+    _sims[(spec_key, generation)] = sim
+    _cached_values += sim.spec.samples
+    while _cached_values > _CACHE_VALUES and len(_sims) > 1:
+        _, old = _sims.popitem(last=False)
+        _cached_values -= old.spec.samples
+
+
+def forget() -> None:
+    """Drop the kept simulations (tests use it to make every chunk restore from its shipped state)."""
+    global _cached_values
+    _sims.clear()
+    _cached_values = 0
 
 
 def warm_up() -> int:

@@ -10,6 +10,7 @@ cluster's ``Client.get_executor()``, or ``InlineExecutor`` (one worker: this pro
 from __future__ import annotations
 
 import concurrent.futures as cf
+import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from core.chunks import CHUNK_SECONDS, ChunkResult, ChunkTask, RunState, compute_chunk, warm_up
+from core.chunks import CHUNK_SECONDS, ChunkResult, ChunkTask, GroupTask, RunState, compute_group, warm_up
 from core.engine import GenerationRecord, RunEnded, Simulation
 from core.params import ParamError
 from core.runner import GROUP_SECONDS, safe_status
@@ -61,11 +62,11 @@ class Executor:
     kind: str
     client: Any = None
 
-    def submit(self, task: ChunkTask) -> Any:
+    def submit(self, task: GroupTask) -> Any:
         if self.client is not None:
-            return self.client.submit(compute_chunk, task, pure=False)
+            return self.client.submit(compute_group, task, pure=False)
         assert self.pool is not None
-        return self.pool.submit(compute_chunk, task)
+        return self.pool.submit(compute_group, task)
 
     def wait_first(self, futures: list[Any]) -> set[Any]:
         """The futures among these that are done (at least one)."""
@@ -172,70 +173,107 @@ class _Run:
         self.next = info.last_generation + 1
 
 
+MAX_GROUP = 32  # runs computed in lockstep in one task
+
+
+def lockstep_groups(project: Project, run_ids: Sequence[int], workers: int) -> list[list[int]]:
+    """The runs in groups that can be computed in lockstep: consecutive runs that differ only in replicate,
+    at most MAX_GROUP and few enough that every worker gets at least two groups."""
+    size = max(1, min(MAX_GROUP, len(run_ids) // max(1, 2 * workers)))
+    groups: list[list[int]] = []
+    last_key = None
+    for rid in run_ids:
+        info = project.run(rid)
+        key = (json.dumps({**info.spec.to_json(), "replicate": 0}, sort_keys=True), info.last_generation)
+        if groups and key == last_key and len(groups[-1]) < size:
+            groups[-1].append(rid)
+        else:
+            groups.append([rid])
+        last_key = key
+    return groups
+
+
 def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
                  on_commit: Callable[[Committed], None] | None = None, inflight: int | None = None,
-                 chunk_seconds: float = CHUNK_SECONDS) -> None:
+                 chunk_seconds: float = CHUNK_SECONDS, lockstep: bool = True) -> None:
     """Compute and commit the remaining generations of these runs on ``executor``.
 
-    KeyboardInterrupt (or any exception) stops handing out work, commits what has come back, marks the runs
-    that were under way interrupted and re-raises.
+    Replicates of one setting are computed in lockstep, a group per task (``lockstep=False``: a run per task);
+    what each run stores is the same either way. KeyboardInterrupt (or any exception) stops handing out work,
+    commits what has come back, marks the runs that were under way interrupted and re-raises.
     """
     limit = max(1, inflight or 2 * executor.workers)
-    queue = deque(run_ids)
-    out: dict[cf.Future, _Run] = {}
+    groups = lockstep_groups(project, run_ids, executor.workers) if lockstep else [[rid] for rid in run_ids]
+    queue: deque[list[int]] = deque(groups)
+    out: dict[Any, list[_Run]] = {}
     started: dict[int, _Run] = {}
+    tasks: dict[Any, GroupTask] = {}
+    retries: dict[Any, int] = {}
     project.enable_wal()
 
     def hand_out() -> None:
         while queue and len(out) < limit:
-            rid = queue.popleft()
-            run = started.get(rid) or _begin(project, rid)
-            if run is None:
+            members = []
+            for rid in queue.popleft():
+                run = started.get(rid) or _begin(project, rid)
+                if run is not None:
+                    started[rid] = run
+                    members.append(run)
+            if not members:
                 continue
-            started[rid] = run
-            task = ChunkTask(rid, run.info.spec.to_json(), run.next, run.info.spec.generations, run.state,
-                             chunk_seconds)
-            out[executor.submit(task)] = run
-            tasks[rid] = task
+            by_next: dict[int, list[_Run]] = {}
+            for run in members:  # resumed runs of one group may stand at different generations
+                by_next.setdefault(run.next, []).append(run)
+            for same in by_next.values():
+                task = GroupTask([ChunkTask(r.info.id, r.info.spec.to_json(), r.next, r.info.spec.generations,
+                                            r.state, chunk_seconds) for r in same])
+                fut = executor.submit(task)
+                out[fut] = same
+                tasks[fut] = task
 
-    tasks: dict[int, ChunkTask] = {}
-    retries: dict[int, int] = {}
     try:
         hand_out()
         while out:
             for fut in executor.wait_first(list(out)):
-                run = out.pop(fut)
+                runs = out.pop(fut)
+                task = tasks.pop(fut)
                 try:
-                    result = fut.result()
+                    results = fut.result()
                 except Exception as exc:  # the task was lost (e.g. its Dask worker died): compute it again
-                    rid = run.info.id
-                    retries[rid] = retries.get(rid, 0) + 1
-                    if executor.client is None or retries[rid] > MAX_RETRIES:
-                        raise ProjectError(f"computing run {run.info.name!r} failed on the "
+                    key = tuple(r.info.id for r in runs)
+                    retries[key] = retries.get(key, 0) + 1
+                    if executor.client is None or retries[key] > MAX_RETRIES:
+                        raise ProjectError(f"computing run {runs[0].info.name!r} failed on the "
                                            f"{executor.kind} executor: {type(exc).__name__}: {exc}") from None
-                    out[executor.submit(tasks[rid])] = run
+                    again = executor.submit(task)
+                    out[again], tasks[again] = runs, task
                     continue
-                _commit(project, run, result, on_commit)
-                if result.state is not None:
-                    run.state, run.next = result.state, result.state.next_generation
-                    queue.appendleft(run.info.id)  # continue it before starting another: bounded memory
-                else:
-                    started.pop(run.info.id, None)
+                going = []
+                for run, result in zip(runs, results):
+                    _commit(project, run, result, on_commit)
+                    if result.state is not None:
+                        run.state, run.next = result.state, result.state.next_generation
+                        going.append(run.info.id)
+                    else:
+                        started.pop(run.info.id, None)
+                if going:
+                    queue.appendleft(going)  # continue them before starting others: bounded memory
             hand_out()
     except BaseException:
         for fut in list(out):
             fut.cancel()
-        for fut, run in list(out.items()):  # results already back are committed, not lost
+        for fut, runs in list(out.items()):  # results already back are committed, not lost
             if fut.done() and not fut.cancelled() and fut.exception() is None:
-                try:
-                    _commit(project, run, fut.result(), on_commit)
-                except ProjectError:
-                    pass
+                for run, result in zip(runs, fut.result()):
+                    try:
+                        _commit(project, run, result, on_commit)
+                    except ProjectError:
+                        pass
         for run in started.values():
             last = project.last_generation(run.info.id)
             if last < run.info.spec.generations:
                 safe_status(project, run.info.id, "interrupted", f"stopped after generation {last}; resume to "
-                             "continue")
+                            "continue")
         raise
 
 

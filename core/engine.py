@@ -8,6 +8,7 @@ to the training set the policy builds and sampled from that fit.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,17 @@ from core.spec import MAX_GENERATIONS, MAX_SAMPLES, GenerationRecord, RunEnded, 
 __all__ = ["MAX_GENERATIONS", "MAX_SAMPLES", "GenerationRecord", "RunEnded", "RunSpec", "Simulation"]
 
 HELDOUT_SIZE = 2000
+
+
+@dataclass
+class Drawn:
+    """A generation sampled but not yet measured."""
+
+    generation: int
+    samples: np.ndarray
+    model: Model
+    note: str | None
+    extra: dict[str, float]
 
 
 class Simulation:
@@ -75,25 +87,17 @@ class Simulation:
             self.policy.rebuild(next_generation, lambda g: self._cast(load(g)))
         self._ready = True
 
-    def _record(self, generation: int, samples: np.ndarray, model: Model, note: str | None,
-                extra: dict[str, float]) -> GenerationRecord:
-        hist = self.scenario.histogram(samples)
-        metrics = self.scenario.metrics(samples, model, generation)
-        metrics.update(extra)
-        curve = self.scenario.curve(model)
-        return GenerationRecord(generation, samples, model.to_params(), metrics, hist, curve, note)
-
-    def first(self) -> GenerationRecord:
-        """Generation 0: real samples from the real process; fixes the run's bins and references."""
+    def draw_first(self) -> Drawn:
+        """Generation 0 sampled: real samples from the real process; fixes the run's bins and references."""
         samples = self._cast(self.real_model.sample(self._rng(0, Purpose.SAMPLE), self.spec.samples))
         self.history.samples[0] = samples
         self.history.models[0] = self.real_model
         self.scenario.set_reference(samples, self._heldout())
         self._ready = True
-        return self._record(0, samples, self.real_model, None, {"train_size": float(len(samples))})
+        return Drawn(0, samples, self.real_model, None, {"train_size": float(len(samples))})
 
-    def step(self, generation: int) -> GenerationRecord:
-        """Compute generation >= 1 from the history."""
+    def draw(self, generation: int) -> Drawn:
+        """Generation >= 1 fitted and sampled from the history (measuring it is ``measure``'s)."""
         assert self._ready and generation >= 1
         try:
             train, extra = self.policy.training_set(generation, self.history,
@@ -113,8 +117,28 @@ class Simulation:
         keep = set(self.policy.needed(generation + 1))
         for g in [g for g in self.history.samples if g not in keep]:
             del self.history.samples[g]
-        extra = {"train_size": float(len(train)), **extra}
-        return self._record(generation, samples, fit.model, fit.note, extra)
+        return Drawn(generation, samples, fit.model, fit.note, {"train_size": float(len(train)), **extra})
+
+    @staticmethod
+    def measure(sims: list[Simulation], drawn: list[Drawn]) -> list[GenerationRecord]:
+        """The records of the same generation of several runs of one scenario, measured together (a list of one:
+        a run alone); each run's record is the same either way."""
+        scenarios = [s.scenario for s in sims]
+        measured = type(scenarios[0]).record_rows(scenarios, [d.samples for d in drawn], [d.model for d in drawn],
+                                                  drawn[0].generation)
+        out = []
+        for d, (hist, metrics, curve) in zip(drawn, measured):
+            metrics.update(d.extra)
+            out.append(GenerationRecord(d.generation, d.samples, d.model.to_params(), metrics, hist, curve, d.note))
+        return out
+
+    def first(self) -> GenerationRecord:
+        """Generation 0: real samples from the real process; fixes the run's bins and references."""
+        return self.measure([self], [self.draw_first()])[0]
+
+    def step(self, generation: int) -> GenerationRecord:
+        """Compute generation >= 1 from the history."""
+        return self.measure([self], [self.draw(generation)])[0]
 
     def run(self, start: int = 0, load: Callable[[int], np.ndarray] | None = None,
             last_model: dict[str, Any] | None = None) -> Iterator[GenerationRecord]:

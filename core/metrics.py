@@ -16,6 +16,7 @@ Documented choices (the help panel repeats them):
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,17 +24,17 @@ import numpy as np
 PSEUDO_COUNT = 0.5
 FINE_PER_BIN = 40
 
-_moments_cache: tuple[weakref.ref[np.ndarray], int, float, float] | None = None
+_MOMENTS_KEPT = 256
+_moments_cache: OrderedDict[int, tuple[weakref.ref[np.ndarray], int, float, float]] = OrderedDict()
 
 
 def moments(x: np.ndarray) -> tuple[float, float]:
-    """(mean, variance with ddof=0) in float64, remembered for the last array asked about.
+    """(mean, variance with ddof=0) in float64, remembered for the last arrays asked about.
 
     One generation's samples are summarised by its metrics and again by the next generation's fit (under
     replace they are the training set); the cache makes the second request free.
     """
-    global _moments_cache
-    c = _moments_cache
+    c = _moments_cache.get(id(x))
     if c is not None and c[0]() is x and c[1] == len(x):
         return c[2], c[3]
     n = len(x)
@@ -46,11 +47,19 @@ def moments(x: np.ndarray) -> tuple[float, float]:
     # taking it from the GUI and the background checkpointer.
     np.square(xd, out=xd)
     var = float(xd.sum() / n)
-    try:
-        _moments_cache = (weakref.ref(x), n, mean, var)
-    except TypeError:  # not weak-referenceable (a plain list): no caching
-        pass
+    remember_moments(x, mean, var)
     return mean, var
+
+
+def remember_moments(x: np.ndarray, mean: float, var: float) -> None:
+    """Keep an array's moments, computed by the same passes as ``moments`` (core.batch1d.row_moments does)."""
+    try:
+        _moments_cache[id(x)] = (weakref.ref(x), len(x), mean, var)
+    except TypeError:  # not weak-referenceable (a plain list): no caching
+        return
+    _moments_cache.move_to_end(id(x))
+    while len(_moments_cache) > _MOMENTS_KEPT:
+        _moments_cache.popitem(last=False)
 
 
 def kl_divergence(p_counts: np.ndarray, q_counts: np.ndarray, pseudo: float = PSEUDO_COUNT) -> float:

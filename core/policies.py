@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import logsumexp
 
 from core.params import Param, ParamError, lookup, resolve
 from core.scenarios.base import DegenerateFit, FitResult, Model, PoolStats, Scenario
 from core.seeding import Purpose, stream
+from core.special import logsumexp
 
 
 @dataclass

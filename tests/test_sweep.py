@@ -160,7 +160,7 @@ def test_one_worker_matches_runs_computed_alone(tmp_path: Path, reference: dict[
 
 
 def test_two_worker_processes_match_runs_computed_alone(tmp_path: Path, reference: dict[str, Any]) -> None:
-    chunks._sims.clear()
+    chunks.forget()
     got = _sweep(tmp_path / "two.collapse", workers=2)
     assert got == reference
 
@@ -171,7 +171,7 @@ def test_chunks_restored_from_their_state_match_a_straight_run() -> None:
     straight = list(Simulation(spec).run())
     got, state, g = [], None, 0
     while g <= spec.generations:
-        chunks._sims.clear()
+        chunks.forget()
         res = compute_chunk(ChunkTask(0, spec.to_json(), g, g + 1, state))  # two generations per chunk
         got.extend(res.records)
         state, g = res.state, g + len(res.records)

@@ -171,6 +171,13 @@ class Scenario(ABC):
         """The model's density on ``self.ref['grid']`` for drawing, or None."""
         return None
 
+    @classmethod
+    def record_rows(cls, scenarios: list[Scenario], samples: list[np.ndarray], models: list[Model],
+                    generation: int) -> list[tuple[np.ndarray, dict[str, float], np.ndarray | None]]:
+        """(histogram, metrics, curve) of the same generation of several runs of this scenario (replicates in
+        lockstep): a scenario may compute them in one array pass, giving each run exactly what it gives alone."""
+        return [(s.histogram(x), s.metrics(x, m, generation), s.curve(m)) for s, x, m in zip(scenarios, samples, models)]
+
     # ---- mitigations ---------------------------------------------------------------------------------
     def verify(self, samples: np.ndarray, verifier: str, threshold: float, rng: np.random.Generator,
                model: Model | None) -> np.ndarray:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import weakref
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
-from core.metrics import FineCounts, FineGrid1D, KLReference, moments, plugin_entropy
+from core.batch1d import Grids, Rows, count_rows, log_smoothed, row_moments, stack_rows, w1_rows, with_flows
+from core.metrics import FineCounts, FineGrid1D, KLReference, moments, plugin_entropy, remember_moments
 from core.scenarios.base import MetricInfo, Model, Scenario
+from core.special import ndtr, ndtri
 
 DISPLAY_BINS = 100
 GRID_POINTS = 200
@@ -102,6 +103,63 @@ class Continuous1D(Scenario):
         }
         out.update(self.model_metrics(model))
         return out
+
+    @classmethod
+    def record_rows(cls, scenarios: list[Scenario], samples: list[np.ndarray], models: list[Model],
+                    generation: int) -> list[tuple[np.ndarray, dict[str, float], np.ndarray | None]]:
+        """Several runs measured in one array pass (each row on its own grid, against its own generation 0),
+        exactly as ``histogram``, ``metrics`` and ``curve`` measure one (tests/test_batch1d.py)."""
+        kind = type(scenarios[0])
+        if len(scenarios) == 1 or kind.metrics is not Continuous1D.metrics or \
+                any(type(s) is not kind for s in scenarios) or len({len(x) for x in samples}) != 1:
+            return super().record_rows(scenarios, samples, models, generation)  # one by one
+        runs: list[Continuous1D] = scenarios  # type: ignore[assignment]
+        originals = samples
+        x = np.stack([np.asarray(v, dtype=np.float32) for v in samples])
+        grids = Grids.of([s.grid1d for s in runs])
+        rows = count_rows(grids, x)
+        ref = stack_rows([s._reference_rows(rows.cum is not None) for s in runs])
+        mean, var = row_moments(x)
+        n = rows.n
+        for sample, m_, v_ in zip(originals, mean.tolist(), var.tolist()):  # the next fit reads them (replace)
+            remember_moments(sample, m_, v_)
+        ref_var = np.array([s.ref_var for s in runs], dtype=np.float64)
+        tail_lo = np.array([s._tail_lo for s in runs])
+        tail_hi = np.array([s._tail_hi for s in runs])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var_ratio = np.where(ref_var > 0, var / np.where(ref_var > 0, ref_var, 1.0), np.nan)
+            tails = rows.at_most(tail_lo - 1) + n - rows.at_most(tail_hi - 1)
+            tail_mass = tails / n if n else np.full(len(var), np.nan)
+        w1 = w1_rows(grids, rows, ref)
+        log_q = log_smoothed(with_flows(rows))
+        out = []
+        for i, (s, model) in enumerate(zip(runs, models)):
+            out.append({"mean": float(mean[i]), "std": float(np.sqrt(var[i])), "var_ratio": float(var_ratio[i]),
+                        "w1": float(w1[i]), "kl": float(np.dot(s._ref_kl.p, s._ref_kl.log_p - log_q[i])),
+                        "entropy": plugin_entropy(rows.display[i], s.grid1d.width),
+                        "tail_mass": float(tail_mass[i]), "nll": s._nll(model), **s.model_metrics(model)})
+        curves = kind.curves_of(runs, models)
+        return [(rows.display[i].copy(), out[i], curves[i]) for i in range(len(runs))]
+
+    def _reference_rows(self, dense: bool) -> Rows:
+        """Generation 0's counts as one batch row, dense or as sorted fine indices (kept once made)."""
+        c = self._ref_counts
+        if dense:
+            return Rows(self.grid1d.display_counts(c)[None, :], c.fine[:1], c.fine[-1:], np.array([c.excess[0]]),
+                        np.array([c.excess[1]]), c.n, cum=c.cum[None, :])
+        index = getattr(self, "_ref_index", None)
+        if index is None:
+            per_index = np.diff(c.cum, prepend=0)
+            values = np.arange(len(per_index) + 1)
+            counts = np.concatenate((per_index, [c.n - c.cum[-1]]))
+            index = self._ref_index = np.repeat(values, counts)[None, :]
+        return Rows(self.grid1d.display_counts(c)[None, :], c.fine[:1], c.fine[-1:], np.array([c.excess[0]]),
+                    np.array([c.excess[1]]), c.n, index=index)
+
+    @classmethod
+    def curves_of(cls, runs: list[Continuous1D], models: list[Model]) -> list[np.ndarray | None]:
+        """The density curves of several runs' models (a scenario may draw them in one array pass)."""
+        return [s.curve(m) for s, m in zip(runs, models)]
 
     def _nll(self, model: Model) -> float:
         try:

@@ -41,7 +41,6 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from core.params import Param, ParamError
 from core.scenarios.base import (
@@ -53,6 +52,7 @@ from core.scenarios.base import (
     Scenario,
     json_floats,
 )
+from core.special import logsumexp
 from core.threads import one_blas_thread
 
 PIXELS = 64

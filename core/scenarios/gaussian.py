@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import gammaln
 
 from core.metrics import moments
 from core.params import Param, ParamError
 from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model, PoolStats
 from core.scenarios.continuous import CONTINUOUS_METRICS, Continuous1D, gaussian_logpdf, truncated_normal
+from core.special import gammaln
 
 TRUNCATION = Param(
     "truncation", "float", 0.0,
@@ -161,6 +161,17 @@ class GaussianScenario(Continuous1D):
             return np.zeros(len(grid), dtype=np.float32)
         z = (grid - model.mean) / model.std
         return (np.exp(-0.5 * z * z) / (model.std * np.sqrt(2 * np.pi))).astype(np.float32)
+
+    @classmethod
+    def curves_of(cls, runs: list[Continuous1D], models: list[Model]) -> list[np.ndarray | None]:
+        """Normal densities of several runs' fits, each on its run's grid, in one array pass: the same values
+        as ``curve`` gives one by one."""
+        if not all(isinstance(m, GaussianModel) and m.std > 0 for m in models):
+            return [s.curve(m) for s, m in zip(runs, models)]
+        mean = np.array([[m.mean] for m in models], dtype=np.float64)  # type: ignore[attr-defined]
+        std = np.array([[m.std] for m in models], dtype=np.float64)  # type: ignore[attr-defined]
+        z = (np.stack([s.grid for s in runs]) - mean) / std
+        return list((np.exp(-0.5 * z * z) / (std * np.sqrt(2 * np.pi))).astype(np.float32))
 
     def model_metrics(self, model: Model) -> dict[str, float]:
         if not isinstance(model, GaussianModel):

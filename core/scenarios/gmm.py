@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from core.params import Param, ParamError
 from core.scenarios.base import (
@@ -19,6 +18,7 @@ from core.scenarios.base import (
 )
 from core.scenarios.continuous import CONTINUOUS_METRICS, Continuous1D
 from core.scenarios.continuous2d import CONTINUOUS2D_METRICS, Continuous2D
+from core.special import logsumexp
 from core.threads import one_blas_thread
 
 ACTIVE_WEIGHT = 0.01  # a component "counts" when its weight is at least this

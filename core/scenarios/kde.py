@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp
 
 from core.params import Param, ParamError
 from core.scenarios.base import TEMPERATURE, FitResult, MetricInfo, Model
 from core.scenarios.continuous import CONTINUOUS_METRICS, Continuous1D
 from core.scenarios.gmm import MixtureModel, real_mixture_1d
+from core.special import logsumexp
 
 DIRECT_LIMIT = 4_000_000  # evaluate the kernel sum directly up to this many (point, query) pairs
 

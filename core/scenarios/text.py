@@ -50,13 +50,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import sparse
-from scipy.special import logsumexp
 
 from core.metrics import kl_divergence
 from core.params import Param, ParamError
 from core.scenarios.base import TEMPERATURE, DegenerateFit, FitResult, MetricInfo, Model, Scenario
 from core.scenarios.categorical import TOP_K, TOP_P, apply_sampling
+from core.special import logsumexp
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 CORPUS_FILE = RESOURCES / "corpus_python_docs.txt"
@@ -747,6 +746,8 @@ class TextScenario(Scenario):
         targets, hist, rows = _events(x, 2, self.V)
         keys = hist[:, 0] * (self.V + 2) + targets
         uniq, col = np.unique(keys, return_inverse=True)
+        from scipy import sparse  # imported here: scipy's import costs every command's start-up
+
         m = sparse.csr_matrix((np.ones(len(keys)), (rows, col.ravel())), shape=(k, len(uniq)))
         m.sum_duplicates()
         m.data[:] = 1.0
