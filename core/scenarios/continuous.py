@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
-from core.batch1d import Grids, Rows, count_rows, log_smoothed, row_moments, stack_rows, w1_rows, with_flows
-from core.metrics import FineCounts, FineGrid1D, KLReference, moments, plugin_entropy, remember_moments
+from core.batch1d import (
+    SPARSE_SHARE,
+    Grids,
+    Rows,
+    count_rows,
+    log_smoothed,
+    row_moments,
+    stack_rows,
+    w1_rows,
+    with_flows,
+)
+from core.metrics import (
+    FINE_PER_BIN,
+    FineCounts,
+    FineGrid1D,
+    KLReference,
+    moments,
+    plugin_entropy,
+    remember_moments,
+)
 from core.scenarios.base import MetricInfo, Model, Scenario
 from core.special import ndtr, ndtri
 
@@ -116,16 +136,12 @@ class Continuous1D(Scenario):
         runs: list[Continuous1D] = scenarios  # type: ignore[assignment]
         originals = samples
         x = np.stack([np.asarray(v, dtype=np.float32) for v in samples])
-        grids = Grids.of([s.grid1d for s in runs])
-        rows = count_rows(grids, x)
-        ref = stack_rows([s._reference_rows(rows.cum is not None) for s in runs])
+        grids, ref, ref_var, tail_lo, tail_hi = _group_reference(runs, dense=len(x[0]) * SPARSE_SHARE >= FINE_BINS)
+        rows = count_rows(grids, x, dense=ref.cum is not None)
         mean, var = row_moments(x)
         n = rows.n
         for sample, m_, v_ in zip(originals, mean.tolist(), var.tolist()):  # the next fit reads them (replace)
             remember_moments(sample, m_, v_)
-        ref_var = np.array([s.ref_var for s in runs], dtype=np.float64)
-        tail_lo = np.array([s._tail_lo for s in runs])
-        tail_hi = np.array([s._tail_hi for s in runs])
         with np.errstate(divide="ignore", invalid="ignore"):
             var_ratio = np.where(ref_var > 0, var / np.where(ref_var > 0, ref_var, 1.0), np.nan)
             tails = rows.at_most(tail_lo - 1) + n - rows.at_most(tail_hi - 1)
@@ -180,6 +196,27 @@ class Continuous1D(Scenario):
         except NotImplementedError:
             return None
         return np.nan_to_num(dens, nan=0.0, posinf=0.0).astype(np.float32)
+
+
+FINE_BINS = DISPLAY_BINS * FINE_PER_BIN
+_GROUPS_KEPT = 64
+_groups: OrderedDict[tuple[int, ...], tuple[list[Continuous1D], tuple[Any, ...]]] = OrderedDict()
+
+
+def _group_reference(runs: list[Continuous1D], dense: bool) -> tuple[Any, ...]:
+    """The stacked grids and generation-0 references of runs measured together (kept for their next generations)."""
+    key = (dense, *map(id, runs))
+    kept = _groups.get(key)
+    if kept is not None and all(a is b for a, b in zip(kept[0], runs)):
+        _groups.move_to_end(key)
+        return kept[1]
+    value = (Grids.of([s.grid1d for s in runs]), stack_rows([s._reference_rows(dense) for s in runs]),
+             np.array([s.ref_var for s in runs], dtype=np.float64), np.array([s._tail_lo for s in runs]),
+             np.array([s._tail_hi for s in runs]))
+    _groups[key] = (list(runs), value)
+    while len(_groups) > _GROUPS_KEPT:
+        _groups.popitem(last=False)
+    return value
 
 
 def gaussian_logpdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
