@@ -25,6 +25,33 @@ from core.params import ParamError
 from core.runner import GROUP_SECONDS, safe_status
 from core.store import Project, ProjectError, RunInfo
 
+
+def _exit_with_parent() -> None:
+    """A worker process ends when the process that started it does, even by kill -9 (which closes nothing the
+    worker could notice: forked workers hold both ends of their task pipe)."""
+    import signal
+    import threading
+
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG (Linux)
+            if os.getppid() != parent:  # the parent died before the request took effect
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:  # elsewhere: notice being reparented
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
+
+
 MAX_RETRIES = 3  # a chunk whose Dask task is lost more often than this stops the computation
 
 
@@ -43,6 +70,7 @@ class InlineExecutor(cf.Executor):
 
 
 def _init_worker() -> None:
+    _exit_with_parent()
     import warnings
 
     warnings.filterwarnings("ignore", category=RuntimeWarning)  # as the CLI does (COLLAPSE_LAB_DEBUG shows them)

@@ -206,6 +206,20 @@ def _committed(path: Path) -> int:
         return 0
 
 
+def _processes_writing(path: Path) -> list[int]:
+    """Processes whose command line names this project (the sweep and its workers)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(path).encode() in cmd:
+                out.append(int(entry.name))
+    return out
+
+
 def test_kill_minus_9_of_the_coordinator_then_resume_completes_identically(tmp_path: Path) -> None:
     import signal
     import subprocess
@@ -224,6 +238,10 @@ def test_kill_minus_9_of_the_coordinator_then_resume_completes_identically(tmp_p
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = _committed(killed)
+    deadline = time.monotonic() + 10  # its worker processes end with it
+    while _processes_writing(killed) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_writing(killed) == []
     assert 1500 <= before < 6 * 1501, "the sweep finished before it could be killed; make it longer"
     info = _cli("info", str(killed)).stdout
     assert "interrupted" in info and f"resume with: python main.py sweep --resume {killed}" in info
