@@ -110,36 +110,45 @@ def papers(repeats: int) -> None:
               f"/ fit only: {statistics.median(floor):.2f}")
 
 
+SCALING_SWEEP = """
+import sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, ".")
+from core.coordinator import compute_runs, make_executor
+from core.runner import create_sweep
+from core.store import Project
+from core.sweep import SweepSpec, parse_axis
+spec = SweepSpec(policy="mix", axes=(parse_axis("alpha=0,0.05,0.1,0.2,0.5,1"),
+                                     parse_axis("samples=100,300,1000,3000", True)),
+                 generations=300, replicates=4, name="s")
+assert len(spec.cells()) == 24
+where = sys.argv[1]
+executor = make_executor(scheduler=where) if where.startswith("tcp://") else make_executor(int(where))
+with tempfile.TemporaryDirectory() as tmp, Project(Path(tmp) / "s.collapse", create=True) as p:
+    _, ids = create_sweep(p, spec)
+    t = time.perf_counter()
+    compute_runs(p, ids, executor)
+    print(time.perf_counter() - t)
+executor.close()
+"""
+
+
 def scaling(repeats: int) -> None:
-    from core.coordinator import compute_runs, make_executor
-    from core.runner import create_sweep
-    from core.store import Project
-    from core.sweep import SweepSpec, parse_axis
-
-    spec = SweepSpec(policy="mix", axes=(parse_axis("alpha=0,0.05,0.1,0.2,0.5,1"),
-                                         parse_axis("samples=100,300,1000,3000", True)),
-                     generations=300, replicates=4, name="s")
-    assert len(spec.cells()) == 24
-
-    def timed(executor_args: dict) -> float:
-        executor = make_executor(**executor_args)
-        with tempfile.TemporaryDirectory() as tmp, Project(Path(tmp) / "s.collapse", create=True) as p:
-            _, ids = create_sweep(p, spec)
-            t = time.perf_counter()
-            compute_runs(p, ids, executor)
-            elapsed = time.perf_counter() - t
-        executor.close()
-        return elapsed
-
+    """Each measurement in a process of its own, as `main.py sweep` runs (this one imports dask)."""
     from distributed import LocalCluster
 
+    def timed(where: str) -> float:
+        res = subprocess.run([sys.executable, "-c", SCALING_SWEEP, where], check=True, cwd=ROOT,
+                             capture_output=True, text=True)
+        return float(res.stdout.split()[-1])
+
     rows: dict[str, list[float]] = {"1 worker": [], "2 processes": [], "2-worker LocalCluster": []}
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster:
-        for _ in range(repeats):
-            rows["1 worker"].append(timed({"workers": 1}))
-            rows["2 processes"].append(timed({"workers": 2}))
-            rows["2-worker LocalCluster"].append(timed({"scheduler": cluster.scheduler_address}))
+    for _ in range(repeats):  # the cluster runs only while it is measured: its idle processes cost CPU too
+        rows["1 worker"].append(timed("1"))
+        rows["2 processes"].append(timed("2"))
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                          host="127.0.0.1") as cluster:
+            rows["2-worker LocalCluster"].append(timed(cluster.scheduler_address))
     print("24-cell sweep (96 runs x 300 generations, M 100-3000), seconds of computing and committing, median of "
           f"{repeats}:")
     for k, v in rows.items():
