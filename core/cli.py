@@ -22,7 +22,8 @@ from core.spec import MAX_REPLICATES, MAX_SAMPLES, RunSpec
 from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, RunInfo, SweepInfo, clean_run_name
 
 if TYPE_CHECKING:
-    from core.coordinator import Committed
+    from core.coordinator import Committed, Executor
+    from core.sweep import Cell, SweepSpec
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -130,8 +131,17 @@ def _parser() -> argparse.ArgumentParser:
 def _executor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_int_arg("workers", 1, 1024), default=None,
                    help="worker processes computing runs at once (default: the number of cores; 1: this process)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", type=_scheduler_arg,
                    help="compute on this Dask distributed cluster instead (see README: dask scheduler / dask worker)")
+
+
+def _scheduler_arg(text: str) -> str:
+    proto, sep, rest = text.partition("://")
+    host, colon, port = (rest if sep else text).rpartition(":")
+    if (sep and proto not in ("tcp", "tls")) or not colon or not host or not port.isdigit() or \
+            not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"--scheduler must look like tcp://HOST:PORT, got {text!r}")
+    return text if sep else f"tcp://{text}"
 
 
 def _int_arg(name: str, minimum: int, maximum: int | None = None):  # type: ignore[no-untyped-def]
@@ -208,21 +218,27 @@ class Progress:
             self.out.flush()
 
 
+def _executor(args: argparse.Namespace, runs: int) -> Executor:
+    """The executor the options ask for (made before a new project is written: an unreachable cluster then
+    leaves nothing behind, and local workers fork from a process with no file open)."""
+    from core.coordinator import default_workers, make_executor
+
+    workers = args.workers
+    if workers is None and not args.scheduler:
+        workers = min(default_workers(), runs)
+    return make_executor(workers, args.scheduler)
+
+
 def _compute(project: Project, run_ids: Sequence[int], args: argparse.Namespace, label: str,
-             cells: dict[int, int] | None = None, resume_hint: str = "run") -> int:
+             cells: dict[int, int] | None = None, resume_hint: str = "run", executor: Executor | None = None) -> int:
     """Compute these runs on the chosen executor with progress; Ctrl-C keeps what was committed."""
-    from core.coordinator import compute_runs, make_executor
+    from core.coordinator import compute_runs
 
     runs = [project.run(rid) for rid in run_ids]
     remaining = {r.id: r.spec.generations - r.last_generation for r in runs}
     cells = cells if cells is not None else {r.id: k for k, r in enumerate(runs)}
     progress = Progress(sys.stderr, args.quiet, label, remaining, cells)
-    workers = args.workers
-    if workers is None and not args.scheduler:
-        from core.coordinator import default_workers
-
-        workers = min(default_workers(), len(run_ids))
-    executor = make_executor(workers, args.scheduler)
+    executor = executor or _executor(args, len(run_ids))
     try:
         compute_runs(project, run_ids, executor, progress.update)
     except KeyboardInterrupt:
@@ -298,10 +314,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         name = clean_run_name(args.name) if args.name is not None else None
     except ProjectError as exc:
         raise UsageError(f"--name: {exc}") from None
-    with Project(args.output, create=True) as project:
-        ids = create_runs(project, spec, args.replicates or 1, name, args.keep_samples or DEFAULT_SAMPLES_BUDGET)
-        cells = dict.fromkeys(ids, 0)  # one cell: a replicate group
-        return _compute(project, ids, args, project.run(ids[0]).group, cells)
+    executor = _executor(args, args.replicates or 1)
+    try:
+        with Project(args.output, create=True) as project:
+            ids = create_runs(project, spec, args.replicates or 1, name, args.keep_samples or DEFAULT_SAMPLES_BUDGET)
+            cells = dict.fromkeys(ids, 0)  # one cell: a replicate group
+            return _compute(project, ids, args, project.run(ids[0]).group, cells, executor=executor)
+    finally:
+        executor.close(cancel=True)
 
 
 _NEW_SWEEP_OPTIONS = (("scenario", "--scenario"), ("policy", "--policy"), ("grid", "--grid"),
@@ -311,7 +331,7 @@ _NEW_SWEEP_OPTIONS = (("scenario", "--scenario"), ("policy", "--policy"), ("grid
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from core.runner import create_sweep, resumable
+    from core.runner import resumable
     from core.sweep import SweepSpec, axis_is_integer, parse_axis
 
     if args.resume:
@@ -364,6 +384,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     spec = SweepSpec(scenario, policy, parse_assignments(args.settings), args.generations or 100, args.samples,
                      args.seed or 0, args.replicates or 1, tuple(axes), name, args.keep_samples)
     cells = spec.cells()  # every cell validated before anything is written
+    executor = _executor(args, len(cells) * spec.replicates)
+    try:
+        return _new_sweep(args, spec, cells, executor)
+    finally:
+        executor.close(cancel=True)
+
+
+def _new_sweep(args: argparse.Namespace, spec: SweepSpec, cells: list[Cell], executor: Executor) -> int:
+    from core.runner import create_sweep
+
     with Project(args.output, create=True) as project:
         sweep_id, ids = create_sweep(project, spec, cells, args.keep_samples or DEFAULT_SAMPLES_BUDGET)
         per_cell = spec.replicates
@@ -372,16 +402,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"sweep {sweep.name!r}: {len(cells)} cell{'s' * (len(cells) != 1)} x {per_cell} replicate"
                   f"{'s' * (per_cell != 1)} = {len(ids)} runs", file=sys.stderr)
-        return _compute_sweeps(project, [sweep_id], ids, args, sweep.name, cell_of)
+        return _compute_sweeps(project, [sweep_id], ids, args, sweep.name, cell_of, executor)
 
 
 def _compute_sweeps(project: Project, sweep_ids: Sequence[int], ids: Sequence[int], args: argparse.Namespace,
-                    label: str, cells: dict[int, int]) -> int:
+                    label: str, cells: dict[int, int], executor: Executor | None = None) -> int:
     for sid in sweep_ids:
         project.set_sweep_status(sid, "running")
     code = EXIT_FAILED
     try:
-        code = _compute(project, ids, args, label, cells, resume_hint="sweep")
+        code = _compute(project, ids, args, label, cells, resume_hint="sweep", executor=executor)
     finally:
         _settle_sweeps(project, sweep_ids)
     return code

@@ -319,6 +319,8 @@ def _cli(*args: str) -> Any:
     (["--grid", "policy=replace,filter", "--set", "verifier=dedup"], "cell 1 of 2 (policy=replace): unknown "
                                                                      "parameter 'verifier'"),
     (["--workers", "0"], "--workers must be at least 1"),
+    (["--scheduler", "nonsense"], "--scheduler must look like tcp://HOST:PORT"),
+    (["--scheduler", "http://127.0.0.1:8786"], "--scheduler must look like tcp://HOST:PORT"),
 ])
 def test_a_bad_sweep_writes_nothing(tmp_path: Path, args: list[str], fragment: str) -> None:
     out = tmp_path / "bad.collapse"
