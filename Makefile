@@ -26,6 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/engine_vs_baseline.py
+	$(PY) benchmarks/sweep_vs_baseline.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
