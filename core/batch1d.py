@@ -1,8 +1,8 @@
-"""The continuous 1-D metrics of many generations at once: rows of a (runs, M) array in a few array calls.
+"""The continuous 1-D metrics of many runs' generation at once: rows of a (runs, M) array in a few array calls.
 
-One generation alone is a batch of one row, through the same code, so a run computed in lockstep with other
-replicates stores exactly what it stores alone: every value of a row is computed either elementwise or by
-a reduction along that row, which numpy performs as on the row by itself (tests/test_batch1d.py checks it).
+Continuous1D.record_rows measures replicates in lockstep with these; each value of a row is computed
+elementwise, by a reduction along that row (which numpy performs as on the row by itself), or in exact
+integers, so every run gets exactly what Continuous1D's one-run methods give it (tests/test_batch1d.py).
 """
 
 from __future__ import annotations
@@ -140,21 +140,6 @@ def smoothed(flows: np.ndarray) -> np.ndarray:
 def log_smoothed(flows: np.ndarray) -> np.ndarray:
     """The log of ``smoothed``: what KLReference subtracts from its reference's log, row by row."""
     return np.log(smoothed(flows))
-
-
-def kl_rows(p: np.ndarray, log_p: np.ndarray, flows: np.ndarray) -> np.ndarray:
-    """KL(p_r || q_r) for the smoothed counts q_r of every row (p_r: that row's reference, smoothed the same way)."""
-    return (p * (log_p - np.log(smoothed(flows)))).sum(axis=1)
-
-
-def entropy_rows(display: np.ndarray, bin_width: np.ndarray) -> np.ndarray:
-    """Plug-in differential entropy of every row's histogram (nats); nan for an empty row."""
-    c = display.astype(np.float64)
-    total = c.sum(axis=1)
-    clogc = (c * np.log(np.where(c > 0, c, 1.0))).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log(total) - clogc / total + np.log(bin_width)
-    return np.where(total > 0, out, np.nan)
 
 
 def w1_rows(grids: Grids, rows: Rows, ref: Rows) -> np.ndarray:
