@@ -204,14 +204,14 @@ class _Run:
 MAX_GROUP = 32  # runs computed in lockstep in one task
 
 
-def lockstep_groups(project: Project, run_ids: Sequence[int], workers: int) -> list[list[int]]:
+def lockstep_groups(infos: dict[int, RunInfo], run_ids: Sequence[int], workers: int) -> list[list[int]]:
     """The runs in groups that can be computed in lockstep: consecutive runs that differ only in replicate,
     at most MAX_GROUP and few enough that every worker gets at least two groups."""
     size = max(1, min(MAX_GROUP, len(run_ids) // max(1, 2 * workers)))
     groups: list[list[int]] = []
     last_key = None
     for rid in run_ids:
-        info = project.run(rid)
+        info = infos[rid]
         key = (json.dumps({**info.spec.to_json(), "replicate": 0}, sort_keys=True), info.last_generation)
         if groups and key == last_key and len(groups[-1]) < size:
             groups[-1].append(rid)
@@ -231,7 +231,11 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
     commits what has come back, marks the runs that were under way interrupted and re-raises.
     """
     limit = max(1, inflight or 2 * executor.workers)
-    groups = lockstep_groups(project, run_ids, executor.workers) if lockstep else [[rid] for rid in run_ids]
+    infos = {r.id: r for r in project.runs()}
+    missing = [rid for rid in run_ids if rid not in infos]
+    if missing:
+        raise ProjectError(f"{project.path}: no readable run with id {missing[0]}")
+    groups = lockstep_groups(infos, run_ids, executor.workers) if lockstep else [[rid] for rid in run_ids]
     queue: deque[list[int]] = deque(groups)
     out: dict[Any, list[_Run]] = {}
     started: dict[int, _Run] = {}
@@ -241,12 +245,16 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
 
     def hand_out() -> None:
         while queue and len(out) < limit:
-            members = []
+            members, changes = [], []
             for rid in queue.popleft():
-                run = started.get(rid) or _begin(project, rid)
+                run = started.get(rid)
+                if run is None:
+                    run, change = _begin(project, infos[rid])
+                    changes.append(change)
                 if run is not None:
                     started[rid] = run
                     members.append(run)
+            project.set_statuses(c for c in changes if c is not None)
             if not members:
                 continue
             by_next: dict[int, list[_Run]] = {}
@@ -276,14 +284,15 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
                     again = executor.submit(task)
                     out[again], tasks[again] = runs, task
                     continue
-                going = []
+                going, changes = [], []
                 for run, result in zip(runs, results):
-                    _commit(project, run, result, on_commit)
+                    changes.append(_commit(project, run, result, on_commit))
                     if result.state is not None:
                         run.state, run.next = result.state, result.state.next_generation
                         going.append(run.info.id)
                     else:
                         started.pop(run.info.id, None)
+                project.set_statuses(c for c in changes if c is not None)
                 if going:
                     queue.appendleft(going)  # continue them before starting others: bounded memory
             hand_out()
@@ -294,7 +303,9 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 for run, result in zip(runs, fut.result()):
                     try:
-                        _commit(project, run, result, on_commit)
+                        change = _commit(project, run, result, on_commit)
+                        if change is not None:
+                            project.set_statuses([change])
                     except ProjectError:
                         pass
         for run in started.values():
@@ -305,13 +316,11 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
         raise
 
 
-def _begin(project: Project, run_id: int) -> _Run | None:
-    """Mark a run running and find where it continues; None when it has nothing left to compute."""
-    info = project.run(run_id)
+def _begin(project: Project, info: RunInfo) -> tuple[_Run | None, tuple[int, str, str | None] | None]:
+    """Where a run continues, and the status to record for it: running, or finished when it has nothing left."""
+    run_id = info.id
     if info.complete:
-        if info.status != "finished":
-            project.set_status(run_id, "finished", info.message)
-        return None
+        return None, (None if info.status == "finished" else (run_id, "finished", info.message))
     state = None
     if info.last_generation >= 0:
         try:
@@ -321,13 +330,13 @@ def _begin(project: Project, run_id: int) -> _Run | None:
             safe_status(project, run_id, "interrupted", str(exc))
             raise ProjectError(f"run {info.name!r} cannot continue: {exc}") from None
         except RunEnded as exc:
-            project.set_status(run_id, "finished", str(exc))
-            return None
-    project.set_status(run_id, "running", None)
-    return _Run(info, state)
+            return None, (run_id, "finished", str(exc))
+    return _Run(info, state), (run_id, "running", None)
 
 
-def _commit(project: Project, run: _Run, result: ChunkResult, on_commit: Callable[[Committed], None] | None) -> None:
+def _commit(project: Project, run: _Run, result: ChunkResult,
+            on_commit: Callable[[Committed], None] | None) -> tuple[int, str, str | None] | None:
+    """Commit a chunk's generations; the run's final status when the chunk ended it (the caller records it)."""
     info = run.info
     for group in _groups(result):
         if group[0].generation == 0 and result.reference is not None:
@@ -337,13 +346,14 @@ def _commit(project: Project, run: _Run, result: ChunkResult, on_commit: Callabl
             on_commit(Committed(info.id, group[0].generation, group[-1].generation, False))
     last = result.records[-1].generation if result.records else run.next - 1
     if result.error is not None:
-        safe_status(project, info.id, result.error_kind, result.error)
+        change = (info.id, result.error_kind, result.error)
     elif result.ended is not None:
-        project.set_status(info.id, "finished", result.ended)
+        change = (info.id, "finished", result.ended)
     elif result.state is None:
-        project.set_status(info.id, "finished", project.last_note(info.id))
+        change = (info.id, "finished", project.last_note(info.id))
     else:
-        return
+        return None
     if on_commit is not None:
         on_commit(Committed(info.id, last + 1, last, True))
+    return change
 

@@ -632,12 +632,21 @@ class Project:
 
     def set_status(self, run_id: int, status: str, message: str | None = None) -> None:
         """Record a run's status; 'running' also records this process as its writer."""
-        assert status in STATUSES
+        self.set_statuses([(run_id, status, message)])
+
+    def set_statuses(self, changes: Iterable[tuple[int, str, str | None]]) -> None:
+        """Record several runs' (run id, status, message) in one transaction."""
+        rows = []
+        now, tag = _now(), _writer_tag()
+        for run_id, status, message in changes:
+            assert status in STATUSES
+            rows.append([status, message, tag if status == "running" else None, now, run_id])
+        if not rows:
+            return
         self._writable("updating a run's status")
-        writer = _writer_tag() if status == "running" else None
         with self._guard("updating a run's status"), self.db.atomic():
-            self.db.execute("UPDATE runs SET status = ?, message = ?, writer = ?, updated_at = ? WHERE id = ?",
-                            [status, message, writer, _now(), run_id])
+            self.db.conn.executemany("UPDATE runs SET status = ?, message = ?, writer = ?, updated_at = ? WHERE id = ?",
+                                     rows)
 
     def set_reference(self, run_id: int, reference: dict[str, Any]) -> None:
         with self._guard("saving the run's reference"), self.db.atomic():
