@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import os
+import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -290,9 +291,10 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
                     if result.state is not None:
                         run.state, run.next = result.state, result.state.next_generation
                         going.append(run.info.id)
-                    else:
-                        started.pop(run.info.id, None)
                 project.set_statuses(c for c in changes if c is not None)
+                for change in changes:  # ended, and its status recorded (until then, a failure settles it)
+                    if change is not None:
+                        started.pop(change[0], None)
                 if going:
                     queue.appendleft(going)  # continue them before starting others: bounded memory
             hand_out()
@@ -306,13 +308,19 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
                         change = _commit(project, run, result, on_commit)
                         if change is not None:
                             project.set_statuses([change])
+                            started.pop(run.info.id, None)
                     except ProjectError:
                         pass
-        for run in started.values():
-            last = project.last_generation(run.info.id)
+        for run in started.values():  # the runs under way: honest statuses for what is in the file
+            try:
+                last = project.last_generation(run.info.id)
+            except (ProjectError, sqlite3.Error):
+                continue
             if last < run.info.spec.generations:
                 safe_status(project, run.info.id, "interrupted", f"stopped after generation {last}; resume to "
                             "continue")
+            else:
+                safe_status(project, run.info.id, "finished", None)
         raise
 
 

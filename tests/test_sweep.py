@@ -371,3 +371,34 @@ def test_run_replicates_on_two_workers_equal_each_replicate_alone(tmp_path: Path
     assert len(runs) == 3
     for r in runs:
         assert got[r.name] == alone(tmp_path, r.spec, r.name)
+
+
+def test_a_file_error_mid_sweep_leaves_honest_statuses_and_resumes(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from core.store import ProjectError
+
+    spec = SweepSpec(axes=(parse_axis("sigma0=1,2,3"),), generations=30, samples=40, seed=2, replicates=2, name="f")
+    want = _sweep(tmp_path / "straight.collapse", workers=1, spec=spec, chunk_seconds=0.0)
+    original = Project.commit_generations
+
+    def full_disk(self, run, records, regenerable=True):  # noqa: ANN001
+        if run.name == "f [sigma0=2] #2":  # fails after its group's first run was committed, as a full disk would
+            raise ProjectError(f"{self.path}: the disk is full while saving generations")
+        return original(self, run, records, regenerable)
+
+    path = tmp_path / "f.collapse"
+    executor = make_executor(1)
+    with Project(path, create=True) as p:
+        _, ids = create_sweep(p, spec)
+        monkeypatch.setattr(Project, "commit_generations", full_disk)
+        with pytest.raises(ProjectError, match="disk is full"):
+            compute_runs(p, ids, executor, chunk_seconds=10.0)  # each cell whole in one chunk
+        monkeypatch.setattr(Project, "commit_generations", original)
+        status = {r.name: (r.status, r.complete) for r in p.runs()}
+    done_before = ("f [sigma0=1] #1", "f [sigma0=1] #2", "f [sigma0=2] #1")
+    assert all(status[name] == ("finished", True) for name in done_before)  # complete runs say so
+    assert all(st == "interrupted" and not done for name, (st, done) in status.items() if name not in done_before)
+    with Project(path) as p:
+        compute_runs(p, [r.id for r in p.runs() if not r.complete], executor, chunk_seconds=0.0)
+        got = dump(p)
+    executor.close()
+    assert got == want
