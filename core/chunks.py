@@ -1,6 +1,7 @@
-"""What a worker computes: a chunk of one run's generations, from the state the run's previous chunk ended in.
+"""What a worker computes: a chunk of generations of one run, or of several replicates in lockstep, each from
+the state its previous chunk ended in.
 
-Workers never touch a project file. A task carries the run's spec, the generations to compute and the state
+Workers never touch a project file. A task carries each run's spec, the generations to compute and the state
 to continue from (the samples the policy still needs and the last model's parameters, exactly what resuming a
 stored run reads from the file), so computing a run in chunks is resuming it at every chunk boundary, which
 is bit-identical to computing it straight through (tests/test_determinism_resume.py). A worker process keeps
@@ -10,9 +11,10 @@ restoring; the result is the same either way.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -64,15 +66,12 @@ class ChunkResult:
     error_kind: str = "failed"
     regenerable: bool = True
     reference: dict[str, Any] | None = None
-    stats: dict[str, float] = field(default_factory=dict)
 
 
 _sims: OrderedDict[tuple[str, int], Simulation] = OrderedDict()
 
 
 def _spec_key(spec: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(spec, sort_keys=True)
 
 

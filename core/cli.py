@@ -11,7 +11,7 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
@@ -176,14 +176,15 @@ def _duration(seconds: float) -> str:
 class Progress:
     """Terminal progress of runs computed together: cells (or runs) done / total, generations per second, ETA."""
 
-    def __init__(self, out: TextIO, quiet: bool, label: str, remaining: dict[int, int], cells: dict[int, int]) -> None:
+    def __init__(self, out: TextIO, quiet: bool, label: str, remaining: dict[int, int],
+                 cells: dict[int, Hashable]) -> None:
         self.out, self.quiet, self.label = out, quiet, label
         self.tty = out.isatty()
         self.started = self.last = time.monotonic()
         self.total = sum(remaining.values())
         self.done = 0
-        self.cells = cells  # run id -> cell index
-        self.runs_left: dict[int, int] = {}
+        self.cells = cells  # run id -> its cell (any key naming the cell)
+        self.runs_left: dict[Hashable, int] = {}
         for rid in remaining:
             self.runs_left[cells[rid]] = self.runs_left.get(cells[rid], 0) + 1
         self.n_cells = len(self.runs_left)
@@ -230,7 +231,7 @@ def _executor(args: argparse.Namespace, runs: int) -> Executor:
 
 
 def _compute(project: Project, run_ids: Sequence[int], args: argparse.Namespace, label: str,
-             cells: dict[int, int] | None = None, resume_hint: str = "run", executor: Executor | None = None) -> int:
+             cells: dict[int, Hashable] | None = None, resume_hint: str = "run", executor: Executor | None = None) -> int:
     """Compute these runs on the chosen executor with progress; Ctrl-C keeps what was committed."""
     from core.coordinator import compute_runs
 
@@ -349,24 +350,21 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 print(f"nothing to resume: {args.resume} has no sweeps", file=sys.stderr)
                 return 0
             ready = set(resumable(project))
-            groups = {}
-            for r in project.runs():
-                groups.setdefault(r.group, []).append(r.id)
+            groups = _by_group(project.runs())
             ids, cells = [], {}
             for sw in sweeps:
                 for cell in sw.cells:
-                    for rid in groups.get(cell.group, []):
-                        if rid in ready and rid not in cells:
-                            ids.append(rid)
-                            cells[rid] = (sw.id, cell.cell)
+                    for r in groups.get(cell.group, []):
+                        if r.id in ready and r.id not in cells:
+                            ids.append(r.id)
+                            cells[r.id] = (sw.id, cell.cell)
             if not ids:
                 for sw in sweeps:
                     project.set_sweep_status(sw.id, "finished")
                 print("nothing to resume: every run of the sweep is complete", file=sys.stderr)
                 return 0
-            flat = {rid: hash(c) for rid, c in cells.items()}
             label = sweeps[0].name if len(sweeps) == 1 else f"{len(sweeps)} sweeps"
-            return _compute_sweeps(project, [sw.id for sw in sweeps], ids, args, label, flat)
+            return _compute_sweeps(project, [sw.id for sw in sweeps], ids, args, label, cells)
 
     if not args.output:
         raise UsageError("sweep needs -o FILE (the project to create or add to), or --resume FILE")
@@ -406,7 +404,7 @@ def _new_sweep(args: argparse.Namespace, spec: SweepSpec, cells: list[Cell], exe
 
 
 def _compute_sweeps(project: Project, sweep_ids: Sequence[int], ids: Sequence[int], args: argparse.Namespace,
-                    label: str, cells: dict[int, int], executor: Executor | None = None) -> int:
+                    label: str, cells: dict[int, Hashable], executor: Executor | None = None) -> int:
     for sid in sweep_ids:
         project.set_sweep_status(sid, "running")
     code = EXIT_FAILED
@@ -417,17 +415,23 @@ def _compute_sweeps(project: Project, sweep_ids: Sequence[int], ids: Sequence[in
     return code
 
 
+def _by_group(runs: Iterable[RunInfo]) -> dict[str, list[RunInfo]]:
+    """Runs by replicate group (a sweep cell's runs are its group's)."""
+    groups: dict[str, list[RunInfo]] = {}
+    for r in runs:
+        groups.setdefault(r.group, []).append(r)
+    return groups
+
+
 def _settle_sweeps(project: Project, sweep_ids: Sequence[int]) -> None:
     """Record each sweep finished when all its runs are complete, interrupted otherwise."""
     try:
         sweeps = {sw.id: sw for sw in project.sweeps()[0]}
-        complete: dict[str, bool] = {}
-        for r in project.runs():
-            complete[r.group] = complete.get(r.group, True) and (r.complete or r.status == "finished")
+        groups = _by_group(project.runs())
         for sid in sweep_ids:
             sw = sweeps.get(sid)
             if sw is not None:
-                done = all(complete.get(c.group, False) for c in sw.cells)
+                done = all(groups.get(c.group) and all(r.done for r in groups[c.group]) for c in sw.cells)
                 project.set_sweep_status(sid, "finished" if done else "interrupted")
     except ProjectError:
         pass
@@ -553,9 +557,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         sweeps, bad_sweeps = project.sweeps()
         for d in bad_sweeps:
             print(f"- sweep cannot be read: {d}")
-        by_group: dict[str, list[RunInfo]] = {}
-        for r in runs:
-            by_group.setdefault(r.group, []).append(r)
+        by_group = _by_group(runs)
         in_sweeps: set[str] = set()
         for sw in sweeps:
             in_sweeps.update(c.group for c in sw.cells)
@@ -581,13 +583,10 @@ MAX_CELLS_LISTED = 50
 
 def _print_sweep(project: Project, sw: SweepInfo, by_group: dict[str, list[RunInfo]]) -> None:
     """A sweep's summary line and one line per cell (the unfinished ones first when there are many)."""
-    def done(r: RunInfo) -> bool:
-        return r.complete or r.status == "finished"
-
     cells = [(c, by_group.get(c.group, [])) for c in sw.cells]
-    finished = [bool(rs) and all(map(done, rs)) for _, rs in cells]
+    finished = [bool(rs) and all(r.done for r in rs) for _, rs in cells]
     n_runs = sum(len(rs) for _, rs in cells)
-    runs_done = sum(done(r) for _, rs in cells for r in rs)
+    runs_done = sum(r.done for _, rs in cells for r in rs)
     axes = " x ".join(f"{a.get('name')} ({len(a.get('values', []))})" for a in sw.spec.get("axes", [])
                       if isinstance(a, dict)) or "no grid"
     running = any(r.status == "running" for _, rs in cells for r in rs)
@@ -600,7 +599,7 @@ def _print_sweep(project: Project, sw: SweepInfo, by_group: dict[str, list[RunIn
         gens = sum(max(r.last_generation, 0) for r in rs)
         target = sum(r.spec.generations for r in rs)
         states = ", ".join(f"{n} {st}" for st, n in sorted(Counter(r.status for r in rs).items()))
-        print(f"    [{', '.join(f'{k}={v}' for k, v in c.values.items())}]: {sum(map(done, rs))}/{len(rs)} runs done "
+        print(f"    [{', '.join(f'{k}={v}' for k, v in c.values.items())}]: {sum(r.done for r in rs)}/{len(rs)} runs done "
               f"({states or 'no runs'}), generations {gens:,}/{target:,}")
     if len(listed) > MAX_CELLS_LISTED:
         print(f"    ... and {len(listed) - MAX_CELLS_LISTED} more cells")

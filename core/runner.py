@@ -67,12 +67,8 @@ def create_sweep(project: Project, sweep: SweepSpec, cells: list[Cell] | None = 
                  samples_budget: int = DEFAULT_SAMPLES_BUDGET) -> tuple[int, list[int]]:
     """Record a validated sweep and create the runs of every cell, all in one transaction; (sweep id, run ids)."""
     cells = sweep.cells() if cells is None else cells
-    taken = project.sweep_names()
     base = clean_run_name(sweep.name) if sweep.name is not None else sweep.default_name()
-    name = base
-    k = 2
-    while name in taken:
-        name, k = f"{base} ({k})", k + 1
+    name = project.unique_name(base, project.sweep_names())
     longest = max((sweep_group_name(name, c) for c in cells), key=len)
     if len(longest) + (len(f" #{sweep.replicates}") if sweep.replicates > 1 else 0) > MAX_NAME_LENGTH:
         raise ProjectError(f"the sweep's run names would be longer than {MAX_NAME_LENGTH} characters (e.g. "

@@ -201,6 +201,11 @@ class RunInfo:
     def complete(self) -> bool:
         return self.last_generation >= self.spec.generations
 
+    @property
+    def done(self) -> bool:
+        """Nothing left to compute: every generation is stored, or the run ended on purpose (status finished)."""
+        return self.complete or self.status == "finished"
+
 
 @dataclass
 class SweepCell:
