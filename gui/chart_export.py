@@ -8,11 +8,19 @@ What is possible offline with the pinned stack: PNG and SVG always (Qt and pyqtg
 works with PySide6 6.10). Animated GIF uses Pillow and MP4 the ffmpeg binary that the imageio-ffmpeg wheel
 ships (or an ``ffmpeg`` on the PATH); both are dependencies, and if either is missing the frames are written as
 numbered PNGs with a note saying why. The Qt Essentials wheel has no video encoder of its own.
+
+Every file is encoded in memory first (Qt's PNG and SVG writers, Pillow's GIF) and then written with Python's own
+file I/O to a temporary file beside the target that replaces it only when complete. So a full disk, a quota, a
+read-only disk or a folder without write permission never reaches libpng (which would print "libpng error: Write
+Error" on the terminal and report nothing useful): the user gets one ExportError that says what went wrong,
+and no partial file is left behind.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
+import io
 import math
 import os
 import shutil
@@ -27,6 +35,8 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import (
+    QBuffer,
+    QIODevice,
     QMessageLogContext,
     QPoint,
     QRect,
@@ -49,6 +59,60 @@ _APP: QApplication | None = None  # the offscreen application created for headle
 
 
 ExportError = OutputError  # one error type for every export that cannot be written (checked target or drawing)
+
+
+# ---- writing files ----------------------------------------------------------------------------------------------
+_WRITE_FAILURES: dict[int, str] = {
+    errno.ENOSPC: "the disk is full",
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "there is no permission to write there",
+    errno.EPERM: "there is no permission to write there",
+    errno.EFBIG: "the file is too large for this disk",
+    errno.EIO: "the disk reported an input/output error",
+}
+if hasattr(errno, "EDQUOT"):  # not on every platform
+    _WRITE_FAILURES[errno.EDQUOT] = "the disk quota is used up"
+
+
+def _write_failure(path: str | os.PathLike[str], exc: OSError) -> ExportError:
+    """One clear message for an OSError while writing `path`: what happened in words, then the system's text."""
+    detail = exc.strerror or str(exc)
+    reason = _WRITE_FAILURES.get(exc.errno or 0)
+    return ExportError(f"cannot write {os.fspath(path)}: {reason} ({detail})" if reason
+                       else f"cannot write {os.fspath(path)}: {detail}")
+
+
+def _write_file(path: str | os.PathLike[str], data: bytes, what: str) -> Path:
+    """Write `data` whole to `path` (through a temporary file beside it) or raise one clear ExportError."""
+    with replacing(path, what) as tmp:
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                try:
+                    os.fsync(fh.fileno())  # a quota or network disk may only say "full" here
+                except OSError as exc:
+                    if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # this file system has no fsync
+                        raise
+        except OSError as exc:
+            raise _write_failure(path, exc) from None
+    return Path(path)
+
+
+def _png_bytes(img: QImage) -> bytes:
+    """The image encoded as PNG in memory (so libpng never meets the disk)."""
+    if img.isNull():
+        raise ExportError("the image could not be drawn (too large for the memory available?)")
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    try:
+        ok = img.save(buf, "PNG")
+        data = bytes(buf.data().data())
+    finally:
+        buf.close()
+    if not ok or not data:
+        raise ExportError("the image could not be encoded as PNG")
+    return data
 
 
 # ---- helpers --------------------------------------------------------------------------------------------------
@@ -148,24 +212,25 @@ def export_png(widget: QWidget, path: str | os.PathLike[str], size: tuple[int, i
                transparent: bool = False) -> Path:
     """Write the chart as a PNG of exactly `size` (width, height) pixels; default its size on screen."""
     check_output_path(path, "PNG")
-    img = render_image(widget, size, transparent)
-    with replacing(path, "PNG") as tmp:
-        if not img.save(str(tmp), "PNG"):
-            raise ExportError(f"{path}: the PNG could not be written")
-    return Path(path)
+    data = _png_bytes(render_image(widget, size, transparent))
+    return _write_file(path, data, "PNG")
 
 
-def _write_svg(target: QWidget, path: Path) -> None:
+def _svg_bytes(target: QWidget) -> bytes:
+    """The chart as an SVG document, made in memory."""
+    data: bytes
     if isinstance(target, pg.GraphicsView):  # PlotWidget included: export its plot item, else the scene
         from pyqtgraph.exporters import SVGExporter
 
         item = target.plotItem if isinstance(target, pg.PlotWidget) else target.scene()
-        SVGExporter(item).export(fileName=str(path))
+        data = bytes(SVGExporter(item).export(toBytes=True) or b"")
     else:
         from PySide6.QtSvg import QSvgGenerator
 
+        buf = QBuffer()
+        buf.open(QIODevice.OpenModeFlag.WriteOnly)
         gen = QSvgGenerator()
-        gen.setFileName(str(path))
+        gen.setOutputDevice(buf)
         gen.setSize(target.size())
         gen.setViewBox(QRect(0, 0, target.width(), target.height()))
         gen.setTitle("Collapse Lab chart")
@@ -174,15 +239,17 @@ def _write_svg(target: QWidget, path: Path) -> None:
             QWidget.render(target, painter, QPoint(0, 0))
         finally:
             painter.end()
-    if not path.exists() or path.stat().st_size == 0:
-        raise ExportError(f"{path}: the SVG could not be written")
+        data = bytes(buf.data().data())
+        buf.close()
+    if not data:
+        raise ExportError("the chart could not be drawn as SVG")
+    return data
 
 
 def export_svg(widget: QWidget, path: str | os.PathLike[str]) -> Path:
     """Write the chart as SVG (vector lines and text; images such as the heatmap are embedded)."""
-    with replacing(path, "SVG") as tmp:
-        _write_svg(export_target(widget), tmp)
-    return Path(path)
+    check_output_path(path, "SVG")
+    return _write_file(path, _svg_bytes(export_target(widget)), "SVG")
 
 
 def export_csv(widget: QWidget, path: str | os.PathLike[str]) -> int:
@@ -194,11 +261,15 @@ def export_csv(widget: QWidget, path: str | os.PathLike[str]) -> int:
     header, rows = provider()
     if not header or not rows:
         raise ExportError("the chart shows no data yet, so there is nothing to export")
-    with replacing(path, "CSV") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow([escape_cell(h) for h in header])
-        for row in rows:
-            w.writerow([escape_cell(c) for c in row])
+    with replacing(path, "CSV") as tmp:
+        try:
+            with open(tmp, "w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh)
+                w.writerow([escape_cell(h) for h in header])
+                for row in rows:
+                    w.writerow([escape_cell(c) for c in row])
+        except OSError as exc:
+            raise _write_failure(path, exc) from None
     return len(rows)
 
 
@@ -313,6 +384,8 @@ def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.Pat
     images: list[QImage] = []
     result = AnimationResult(format=fmt_out)
     tmpdir: tempfile.TemporaryDirectory[str] | None = None
+    made_dir = False  # the frames folder was created here (removed again when the export fails)
+    written: list[Path] = []  # frames written to the frames folder by this call
     try:
         if frames_dir is None:  # gif / mp4 collect frames first
             if fmt == "mp4":
@@ -323,9 +396,11 @@ def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.Pat
         else:
             if frames_dir.exists() and not frames_dir.is_dir():
                 raise ExportError(f"{frames_dir}: is a file, not a folder; choose a folder for the frames")
+            made_dir = not frames_dir.exists()
             try:
                 frames_dir.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
+                made_dir = False
                 raise ExportError(f"{frames_dir}: cannot create the folder ({exc.strerror or exc})") from None
             out_dir = frames_dir
         for i, g in enumerate(gens):
@@ -333,9 +408,9 @@ def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.Pat
             img = render_image(view, size)
             if out_dir is not None:
                 p = out_dir / f"frame_{i:05d}.png"
-                if not img.save(str(p), "PNG"):
-                    raise ExportError(f"{p}: the frame could not be written")
+                _write_file(p, _png_bytes(img), "PNG")
                 if frames_dir is not None:
+                    written.append(p)
                     result.paths.append(p)
             else:
                 images.append(img)
@@ -351,12 +426,28 @@ def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.Pat
             result.paths = [out_path]
         if note:
             result.note = note.format(dir=frames_dir)
+    except BaseException:
+        _remove_frames(written, frames_dir if made_dir else None)  # a failed export leaves no half set of frames
+        raise
     finally:
         view.hide()
         view.deleteLater()
         if tmpdir is not None:
             tmpdir.cleanup()
     return result
+
+
+def _remove_frames(paths: Sequence[Path], folder: Path | None) -> None:
+    for p in paths:
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:
+            pass
+    if folder is not None:
+        try:
+            folder.rmdir()  # only when empty
+        except OSError:
+            pass
 
 
 def _write_gif(images: list[QImage], path: Path, fps: int) -> None:
@@ -371,9 +462,10 @@ def _write_gif(images: list[QImage], path: Path, fps: int) -> None:
         frames.append(frame.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE, colors=255))
     if not frames:
         raise ExportError("no frames to write")
-    with replacing(path, "GIF") as tmp:
-        frames[0].save(str(tmp), format="GIF", save_all=True, append_images=frames[1:],
-                       duration=max(20, int(1000 / max(fps, 1))), loop=0, optimize=False)
+    buf = io.BytesIO()  # encoded in memory; written below with one clear message when the disk refuses
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=max(20, int(1000 / max(fps, 1))), loop=0, optimize=False)
+    _write_file(path, buf.getvalue(), "GIF")
 
 
 def _write_mp4(frames_dir: Path, path: Path, fps: int) -> None:
@@ -386,6 +478,9 @@ def _write_mp4(frames_dir: Path, path: Path, fps: int) -> None:
                "-c:v", "libx264", "-f", "mp4", str(tmp)]
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 (fixed argv)
         if done.returncode != 0:
+            for code in _WRITE_FAILURES:  # ffmpeg names the system error in its own words
+                if os.strerror(code) in done.stderr:
+                    raise _write_failure(path, OSError(code, os.strerror(code)))
             raise ExportError(f"{path}: ffmpeg failed: {done.stderr.strip()[:300]}")
 
 

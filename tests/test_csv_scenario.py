@@ -4,6 +4,12 @@ the MLE closed form holds for model=gaussian, results are deterministic and resu
 from __future__ import annotations
 
 import csv
+import os
+import socket
+import subprocess
+import sys
+import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,7 @@ from core.scenarios.csv_data import EXAMPLE_CSV, Csv2DScenario, CsvScenario, loa
 from core.store import Project, ProjectError
 from tests.simulate import straight_and_resumed
 
+ROOT = Path(__file__).resolve().parents[1]
 GOOD = "a,b,label\n" + "".join(f"{i * 0.5:.1f},{(i * 7) % 11},x{i}\n" for i in range(30))
 
 
@@ -124,6 +131,225 @@ def test_cli_bad_file_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error: csv file ") and "not UTF-8" in err
     assert "Traceback" not in err
+
+
+# ---- not a regular file, or more than the limit: refused before (or while) reading, never read unbounded ----------
+def _refused_fast(path: str) -> str:
+    """The message for `path`, checked to come in well under 2 s without reading much (a device is endless)."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        msg = _error(path)
+    finally:
+        elapsed = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert elapsed < 2.0, elapsed
+    assert peak < 8 * 2**20, peak
+    return msg
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_device_is_refused_before_it_is_opened(device: str) -> None:
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    msg = _refused_fast(device)
+    assert msg == f"csv file {device}: is not a regular file (it is a device); choose a CSV file saved on disk"
+
+
+@pytest.mark.timeout(10)
+def test_symlink_to_a_device_is_refused(tmp_path: Path) -> None:
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    link = tmp_path / "data.csv"
+    try:
+        os.symlink("/dev/zero", link)
+    except (OSError, NotImplementedError):
+        pytest.skip("no symbolic links here")
+    msg = _refused_fast(str(link))
+    assert str(link) in msg and "is not a regular file (it is a device)" in msg
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)  # no writer: a plain open() would wait for one forever
+    msg = _refused_fast(str(fifo))
+    assert str(fifo) in msg and "is not a regular file (it is a named pipe)" in msg
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_fifo_swapped_in_after_the_check_does_not_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A path that passed the check but is a FIFO by the time it is opened: opened non-blocking, then refused."""
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    regular = os.stat(_write(tmp_path, GOOD))
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: regular if str(p) == str(fifo) else real_stat(p, *a, **k))
+    with pytest.raises(ParamError, match="is not a regular file \\(it is a named pipe\\)"):
+        load_csv(str(fifo), "")
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets here")
+def test_socket_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    with socket.socket(socket.AF_UNIX) as sock:
+        try:
+            sock.bind(str(path))
+        except OSError:
+            pytest.skip("cannot bind a Unix socket here")
+        assert "is not a regular file (it is a socket)" in _refused_fast(str(path))
+
+
+@pytest.mark.timeout(10)
+def test_sparse_file_over_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as f:
+        f.write(GOOD.encode())
+        f.truncate(csv_data.MAX_BYTES + 10)  # a hole: no disk used
+    msg = _refused_fast(str(path))
+    assert str(path) in msg
+    assert f"is too large ({csv_data.MAX_BYTES + 10:,} bytes; the limit is {csv_data.MAX_BYTES:,} bytes)" in msg
+    with open(path, "r+b") as f:
+        f.truncate(3 * csv_data.MAX_BYTES)
+    assert "is too large (60.0 MB; the limit is 20 MB); use a sample of it" in _refused_fast(str(path))
+
+
+def test_file_larger_than_it_claims_is_read_only_to_the_limit(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The size check is not trusted: what the read returns is capped at MAX_BYTES + 1 bytes too."""
+    path = _write(tmp_path, GOOD * 20)
+    small = os.stat(_write(tmp_path, "a\n1\n", "small.csv"))
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda p, *a, **k: small if str(p) == path else real_stat(p, *a, **k))
+    monkeypatch.setattr(csv_data, "MAX_BYTES", 1000)
+    reads: list[int] = []
+    real_fdopen = os.fdopen
+
+    class Spy:
+        def __init__(self, fh: Any) -> None:
+            self.fh = fh
+
+        def __enter__(self) -> Spy:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+        def read(self, n: int = -1) -> bytes:
+            reads.append(n)
+            return self.fh.read(n)
+
+    monkeypatch.setattr(os, "fdopen", lambda *a, **k: Spy(real_fdopen(*a, **k)))
+    with pytest.raises(ParamError, match="is too large \\(more than the .* limit could be read from it"):
+        load_csv(path, "a")
+    assert reads == [1001]
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/self/maps"), reason="no /proc here")
+def test_proc_file_that_reports_size_zero_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.stat("/proc/self/maps").st_size != 0:
+        pytest.skip("/proc reports real sizes here")
+    monkeypatch.setattr(csv_data, "MAX_BYTES", 64)
+    assert "could be read from it, whatever size it reports" in _error("/proc/self/maps")
+
+
+@pytest.mark.parametrize("path", ["bad\nname.csv", "nul\x00byte.csv", "tab\there.csv"])
+def test_path_with_control_characters_gives_one_line(tmp_path: Path, path: str) -> None:
+    msg = _error(str(tmp_path / path))
+    assert "\n" not in msg and "\x00" not in msg and "\t" not in msg
+    assert "not found" in msg or "cannot be opened" in msg
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_cli_refuses_a_device_and_a_fifo_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for path, kind in (("/dev/zero", "a device"), (str(fifo), "a named pipe")):
+        out = tmp_path / "x.collapse"
+        code = main(["run", "--scenario", "csv", "--set", f"path={path}", "-o", str(out)])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err == f"error: csv file {path}: is not a regular file (it is {kind}); choose a CSV file saved on disk\n"
+        assert not out.exists()
+    # and from the real entry point, in its own process: it must end (not wait on the pipe) without a traceback
+    res = subprocess.run([sys.executable, str(ROOT / "main.py"), "run", "--scenario", "csv", "--set",
+                          f"path={fifo}", "-o", str(tmp_path / "y.collapse")], capture_output=True, text=True,
+                         cwd=ROOT, timeout=50)
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("\n") == 1 and "is not a regular file (it is a named pipe)" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "y.collapse").exists()
+
+
+# ---- below float32 resolution --------------------------------------------------------------------------------
+def _column_file(tmp_path: Path, values: list[float], name: str = "x.csv") -> str:
+    """A file with a good column `b` and the column `x` holding `values`."""
+    return _write(tmp_path, "b,x\n" + "".join(f"{i % 7},{v!r}\n" for i, v in enumerate(values)), name)
+
+
+FLOAT32_CASES = [
+    ("1e8 + thousandths", [1e8 + 0.001 * (i + 1) for i in range(20)], "100000000"),
+    ("1.0000001 and 1.0000002", [1.0000001, 1.0000002] * 10, "1"),
+    ("negative", [-5e9 + 0.001 * (i % 5) for i in range(20)], "-5000000000"),
+    ("1000 +- 5e-4", [1000 + 5e-4 * (-1) ** i for i in range(20)], "1000"),  # 5e-7 of the size: just below
+]
+
+
+@pytest.mark.parametrize(("case", "values", "offset"), FLOAT32_CASES, ids=[c[0] for c in FLOAT32_CASES])
+@pytest.mark.parametrize("columns", ["x", "b,x"])
+def test_column_below_float32_resolution_is_refused(tmp_path: Path, case: str, values: list[float],
+                                                     offset: str, columns: str) -> None:
+    path = _column_file(tmp_path, values)
+    msg = _error(path, columns=columns)
+    assert path in msg
+    assert "column 'x' varies too little for its size" in msg, msg
+    assert "float32 samples keep about 7 significant digits" in msg and "at least 1e-06 is needed" in msg
+    assert msg.endswith(f"subtract an offset from the column, such as {offset}"), msg
+    # the suggested offset works: the shifted column is accepted
+    shifted = _column_file(tmp_path, [v - float(offset) for v in values], "shifted.csv")
+    assert load_csv(shifted, columns).values.shape == (len(values), len(columns.split(",")))
+
+
+def test_column_too_small_in_absolute_terms_is_refused(tmp_path: Path) -> None:
+    values = [1e-35 * ((i * 7) % 11 - 5) for i in range(20)]
+    msg = _error(_column_file(tmp_path, values), columns="x")
+    assert "column 'x' varies too little to be stored" in msg and "below 1e-30" in msg
+    assert "rescale the column (e.g. multiply it by 1e35)" in msg
+    assert load_csv(_column_file(tmp_path, [v * 1e35 for v in values], "ok.csv"), "x").values.shape == (20, 1)
+
+
+def test_constant_column_keeps_its_own_message(tmp_path: Path) -> None:
+    """Identical in float64: 'nothing to model'; identical only once rounded to float32: the float32 message."""
+    assert "holds the same value (1e+08) in every row" in _error(_column_file(tmp_path, [1e8] * 20), columns="x")
+    near = _column_file(tmp_path, [1.0, 1.0 + 1e-12] * 10, "near.csv")
+    assert "varies too little for its size" in _error(near, columns="x")
+
+
+@pytest.mark.parametrize(("mean", "std"), [(1000.0, 0.01), (1000.0, 2e-3), (1e8, 300.0), (-1e4, 0.05), (0.0, 1e-20)])
+def test_ordinary_data_near_the_threshold_is_accepted(tmp_path: Path, mean: float, std: float) -> None:
+    rng = np.random.default_rng(0)
+    values = [float(v) for v in mean + std * rng.standard_normal(200)]
+    path = _column_file(tmp_path, values)
+    data = load_csv(path, "x")
+    assert data.values[:, 0].std() == pytest.approx(std, rel=0.2)
+    recs = list(Simulation(_build(path, columns="b,x", model="gaussian")).run())
+    assert all(np.isfinite(r.metrics["w1"]) for r in recs)
+    assert all(np.isfinite(r.metrics["fit_var"]) and r.metrics["fit_var"] > 0 for r in recs[1:])
+
+
+def test_cli_float32_column_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _column_file(tmp_path, [1e8 + 0.001 * (i + 1) for i in range(20)])
+    out = tmp_path / "x.collapse"
+    code = main(["run", "--scenario", "csv", "--set", f"path={path}", "--set", "columns=x", "-o", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith(f"error: csv file {path}: column 'x' varies too little")
+    assert "Traceback" not in err and not out.exists()
 
 
 # ---- good files -------------------------------------------------------------------------------------------------

@@ -10,10 +10,13 @@ ratio verifiers, the drawn curve) it is a Gaussian KDE of the file's rows (Scott
 The file. UTF-8 text (a byte-order mark is fine), a header row with column names, cells separated by commas,
 semicolons or tabs (whichever the header line uses most; commas by default), a decimal point. Columns are
 chosen by header name or 0-based index. Every problem stops the run before it starts with one message naming
-the file: missing, a directory, empty, over ``MAX_BYTES`` or ``MAX_ROWS`` data rows, not UTF-8 (UTF-16 and
-binary files are recognised), no header row, unknown column or index, non-numeric or infinite cells (with
-the line), blank/NA cells (``missing=refuse``, the default: the message gives the count and first line;
-``missing=drop`` leaves those rows out instead), fewer than ``MIN_ROWS`` usable rows, a constant column.
+the file: missing, a directory, not a regular file (a device, named pipe or socket: refused before it is
+opened, as the path may come from a project file someone sent), empty, over ``MAX_BYTES`` (never more is
+read, whatever size the file claims) or ``MAX_ROWS`` data rows, not UTF-8 (UTF-16 and binary files are
+recognised), no header row, unknown column or index, non-numeric or infinite cells (with the line), blank/NA
+cells (``missing=refuse``, the default: the message gives the count and first line; ``missing=drop`` leaves
+those rows out instead), fewer than ``MIN_ROWS`` usable rows, a constant column, a column whose spread float32
+samples cannot hold (below ``MIN_RELATIVE_SPREAD`` of its size, or below ``MIN_SPREAD`` in absolute terms).
 
 Resuming. A run reads the file again when resumed; if generation 0's stored rows are no longer all in the
 file, the run stops with a message rather than mix two data sets. Relative paths are resolved against the
@@ -28,6 +31,7 @@ import io
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,10 +56,26 @@ from core.scenarios.kde import KdeModel, fit_kde
 from core.threads import one_blas_thread
 
 EXAMPLE_CSV = Path(__file__).resolve().parents[2] / "resources" / "iris.csv"
+# At most this much of a file is read (checked on its size before opening, and again on what a read returns:
+# a file may grow, or claim a size it does not have). 20 MB is ~100 bytes for each of MAX_ROWS rows, and the
+# text is held several times over while it is parsed (bytes, str, lines, cells), so a file at the limit costs
+# a few hundred MB at most.
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
 MIN_ROWS = 10
 MAX_ABS_VALUE = 1e15  # samples are float32 and their moments must not overflow
+# Samples are float32: 24 significant bits, eps = 2**-23 ~ 1.19e-7, so neighbouring float32 values near x are
+# at most eps |x| apart (about 7 significant digits). A column whose standard deviation is below
+# MIN_RELATIVE_SPREAD (~8.4 eps) of its largest |value| spans fewer than ~8 float32 steps: rounding alone then
+# merges most distinct values and changes the variance by more than ~0.1% (rounding adds step^2 / 12), and a
+# collapsing model's shrinking spread hits the float32 floor almost at once, so the run would measure rounding,
+# not model collapse. The `gaussian` scenario asks for more headroom (|mu0| <= 1000 sigma0) because its real
+# data is drawn afresh; a user's data is what it is, so only data float32 cannot hold at all is refused (mean
+# 1000 with std 0.01, 1e-5 of the size, is fine). Subtracting an offset (not rescaling) fixes such a column.
+MIN_RELATIVE_SPREAD = 1e-6
+# Below this absolute standard deviation the histograms' 1 / bin width and the densities (~1 / std) overflow
+# float32 (max ~3.4e38; measured to break near 1e-36), so such a column must be rescaled.
+MIN_SPREAD = 1e-30
 REFERENCE_ROWS = 5000
 NA_MARKERS = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
 DELIMITERS = (",", ";", "\t")
@@ -200,34 +220,118 @@ def _parse(text: str, label: str, columns: str, missing: str) -> tuple[tuple[str
                     f"{MIN_ROWS} are needed")
     arr = np.asarray(values, dtype=np.float64)
     for j, name in enumerate(names):
-        if np.all(arr[:, j] == arr[0, j]):
-            raise _fail(label, f"column {name!r} holds the same value ({arr[0, j]:g}) in every row: there is "
-                        "nothing to model")
+        _check_spread(arr[:, j], name, label)
     return names, arr, blank_rows
+
+
+def _offset_for(col: np.ndarray, std: float) -> str:
+    """The roundest offset (fewest significant digits of the mean) that, subtracted, leaves a spread of at least
+    1e-3 of the largest |value| (the headroom the gaussian scenario asks for), as text."""
+    mean = float(col.mean())
+    for digits in range(1, 18):
+        offset = float(f"{mean:.{digits}g}")
+        if std >= 1e-3 * float(np.max(np.abs(col - offset))):
+            break
+    else:  # the mean itself: max |x - mean| <= sqrt(n) std, at least 1/448 of it within MAX_ROWS
+        offset = mean
+    return np.format_float_positional(offset, trim="-")
+
+
+def _check_spread(col: np.ndarray, name: str, label: str) -> None:
+    """Refuse a constant column and one whose spread the float32 samples cannot hold (see MIN_RELATIVE_SPREAD)."""
+    if np.all(col == col[0]):
+        raise _fail(label, f"column {name!r} holds the same value ({col[0]:g}) in every row: there is nothing to "
+                    "model")
+    std = float(col.std())
+    size = float(np.max(np.abs(col)))
+    if std < MIN_SPREAD:
+        raise _fail(label, f"column {name!r} varies too little to be stored: its standard deviation {std:.3g} is "
+                    f"below {MIN_SPREAD:g}, where float32 samples and densities fail; rescale the column (e.g. "
+                    f"multiply it by 1e{-math.floor(math.log10(std)) if std > 0 else 30})")
+    if std < MIN_RELATIVE_SPREAD * size:
+        raise _fail(label, f"column {name!r} varies too little for its size: its standard deviation {std:.3g} is "
+                    f"{std / size:.2g} of its largest |value| ({size:.10g}), and float32 samples keep about 7 "
+                    f"significant digits, so rounding would erase the spread (at least {MIN_RELATIVE_SPREAD:g} is "
+                    f"needed); subtract an offset from the column, such as {_offset_for(col, std)}")
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _not_regular(label: str, mode: int) -> ParamError:
+    return _fail(label, f"is not a regular file (it is {_file_kind(mode)}); choose a CSV file saved on disk")
+
+
+def _too_large(label: str, size: int | None) -> ParamError:
+    """``size``: the size the file gives; None when reading it gave more than the limit."""
+    limit = f"{MAX_BYTES / 2**20:g} MB"
+    if size is None:
+        told = f"more than the {limit} limit could be read from it, whatever size it reports"
+    elif size >= MAX_BYTES + 2**20 // 10:
+        told = f"{size / 2**20:.1f} MB; the limit is {limit}"
+    else:  # just over: in MB the two would read alike
+        told = f"{size:,} bytes; the limit is {MAX_BYTES:,} bytes"
+    return _fail(label, f"is too large ({told}); use a sample of it")
+
+
+def _read_limited(file: Path, label: str) -> tuple[bytes, os.stat_result]:
+    """At most MAX_BYTES of a regular file, and its status: refused if it turns out to be more, or not a regular
+    file after all (swapped since it was checked). Opened non-blocking, so even a FIFO put in its place cannot
+    hang the open (a FIFO with no writer blocks a plain open forever); a device cannot become the terminal."""
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOCTTY", 0) | nonblock
+    try:
+        fd = os.open(file, flags)
+    except OSError as exc:
+        raise _fail(label, f"cannot be opened: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_regular(label, st.st_mode)
+        if nonblock:
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise _fail(label, f"cannot be read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_BYTES:
+        raise _too_large(label, None)
+    return raw, st
 
 
 def load_csv(path: str, columns: str, missing: str = "refuse") -> CsvData:
     """The chosen columns of a CSV file (empty path: the bundled example); ParamError with one clear message."""
     file = Path(os.path.expanduser(path)) if path.strip() else EXAMPLE_CSV
-    label = str(path) if path.strip() else f"{EXAMPLE_CSV.name} (the bundled example)"
+    # the path may come from a project file: control characters are shown escaped, so the message stays one line
+    label = (path if path.isprintable() else repr(path)) if path.strip() else \
+        f"{EXAMPLE_CSV.name} (the bundled example)"
     try:
-        st = file.stat()
+        st = os.stat(file)  # follows symbolic links: a link to a device is refused as the device
     except FileNotFoundError:
         raise _fail(label, "not found" + (f" (looked in {os.getcwd()})" if not file.is_absolute() else "")) from None
     except OSError as exc:
         raise _fail(label, f"cannot be opened: {exc.strerror or exc}") from None
-    if file.is_dir():
+    except ValueError:  # a NUL character, or text the file system cannot encode
+        raise _fail(label, "cannot be opened: the path holds a character no file name can have") from None
+    if stat.S_ISDIR(st.st_mode):
         raise _fail(label, "is a directory, not a CSV file")
+    if not stat.S_ISREG(st.st_mode):  # checked before opening: opening a FIFO blocks, a device never ends
+        raise _not_regular(label, st.st_mode)
     if st.st_size > MAX_BYTES:
-        raise _fail(label, f"is too large ({st.st_size / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB); use "
-                    "a sample of it")
+        raise _too_large(label, st.st_size)
     key = (str(file.resolve()), st.st_size, st.st_mtime_ns, columns, missing)
     if key in _CACHE:
         return _CACHE[key]
-    try:
-        raw = file.read_bytes()
-    except OSError as exc:
-        raise _fail(label, f"cannot be read: {exc.strerror or exc}") from None
+    raw, st = _read_limited(file, label)
     if not raw.strip():
         raise _fail(label, "is empty")
     names, values, dropped = _parse(_decode(raw, label), label, columns, missing)
@@ -235,7 +339,7 @@ def load_csv(path: str, columns: str, missing: str = "refuse") -> CsvData:
     data = CsvData(label, names, values, dropped, hashlib.sha256(raw).hexdigest())
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = data
+    _CACHE[(str(file.resolve()), st.st_size, st.st_mtime_ns, columns, missing)] = data
     return data
 
 
