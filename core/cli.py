@@ -19,7 +19,15 @@ from core import __version__
 from core.output_files import check_output_path
 from core.params import ParamError, parse_assignments
 from core.spec import MAX_REPLICATES, MAX_SAMPLES, RunSpec
-from core.store import DEFAULT_SAMPLES_BUDGET, Project, ProjectError, RunInfo, SweepInfo, clean_run_name
+from core.store import (
+    DEFAULT_SAMPLES_BUDGET,
+    Project,
+    ProjectError,
+    RunInfo,
+    SweepInfo,
+    clean_run_name,
+    remove_foreign_objects,
+)
 
 if TYPE_CHECKING:
     from core.coordinator import Committed, Executor
@@ -123,6 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="runs, sweeps, parameters, status and sizes of a project")
     i.add_argument("file")
     i.add_argument("--runs", action="store_true", help="list every run of a sweep too, not only its cells")
+
+    fix = sub.add_parser("repair", help="remove SQL a project file holds beyond its format (triggers, views, ...)",
+                         description="A project file may hold triggers, views, indexes or tables Collapse Lab did "
+                         "not write (SQL that could run when the file is read or changed). Collapse Lab opens such a "
+                         "file only read-only; this removes them, keeping every run and generation.")
+    fix.add_argument("file")
 
     sub.add_parser("scenarios", help="scenarios, policies and their parameters")
     return p
@@ -261,7 +275,7 @@ def _compute(project: Project, run_ids: Sequence[int], args: argparse.Namespace,
     return 0
 
 
-_COMMANDS = ("open", "run", "sweep", "export", "info", "scenarios")
+_COMMANDS = ("open", "run", "sweep", "export", "info", "repair", "scenarios")
 _NEW_RUN_OPTIONS = (("scenario", "--scenario"), ("policy", "--policy"), ("samples", "--samples"), ("seed", "--seed"),
                     ("replicates", "--replicates"), ("settings", "--set"), ("name", "--name"),
                     ("keep_samples", "--keep-samples"))
@@ -495,6 +509,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     outputs = _export_outputs(args)
     with Project(args.file, readonly=True) as project:
+        _note_foreign(project)
         runs = _selected_runs(project, args.run_names)
         _check_generations(runs, args.generation)
         for kind, path in outputs:  # charts first: an unknown --chart fails before any CSV is written
@@ -548,6 +563,7 @@ def _key_params(run: RunInfo) -> str:
 
 def cmd_info(args: argparse.Namespace) -> int:
     with Project(args.file, readonly=True) as project:
+        _note_foreign(project)
         runs, damaged = project.read_runs()
         sizes = project.run_sizes()
         print(f"{project.path}  ({_human_bytes(project.size_bytes())}, {len(runs)} run{'s' * (len(runs) != 1)}"
@@ -605,6 +621,21 @@ def _print_sweep(project: Project, sw: SweepInfo, by_group: dict[str, list[RunIn
         print(f"    ... and {len(listed) - MAX_CELLS_LISTED} more cells")
     if status == "interrupted":
         print(f"    resume with: python main.py sweep --resume {project.path} --sweep \"{sw.name}\"")
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    removed = remove_foreign_objects(args.file)
+    if not removed:
+        print(f"{args.file}: holds nothing beyond its format; nothing to remove")
+    for what in removed:
+        print(f"removed {what}")
+    return 0
+
+
+def _note_foreign(project: Project) -> None:
+    if project.schema.foreign:
+        print(f"note: {project.path} holds SQL that Collapse Lab did not write ({project.schema.describe()}); it is "
+              f"read as it is and never run (main.py repair removes it)", file=sys.stderr)
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
@@ -671,7 +702,7 @@ def main(argv: Sequence[str] | None = None, hooks: GuiHooks | None = None) -> in
                 raise ProjectError(f"{args.file}: no such file")
             return cmd_open(args.file)
         handler = {"run": cmd_run, "sweep": cmd_sweep, "export": cmd_export, "info": cmd_info,
-                   "scenarios": cmd_scenarios}
+                   "repair": cmd_repair, "scenarios": cmd_scenarios}
         return handler[args.command](args)
     except (UsageError, ParamError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.store import METRICS_VALUE_SQL, Project, row_key, run_keys
+from core.schema import METRICS_READABLE, METRICS_VALUE_SQL
+from core.store import Project, row_key, run_keys
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,21 @@ def metric_series_after(project: Project, run_id: int, metric: str, after: int =
     """(generations, values) of one metric for generations > `after`; missing values are NaN."""
     with project._guard("reading metrics"):
         rows = project.db.execute(f"SELECT g.generation, {METRICS_VALUE_SQL} FROM generations AS g, "
-                                  "json_each(g.metrics) AS j WHERE g.id BETWEEN ? AND ? AND j.key = ? ORDER BY g.id",
+                                  f"json_each(g.metrics) AS j WHERE g.id BETWEEN ? AND ? AND {METRICS_READABLE} AND j.key = ? "
+                                  "ORDER BY g.id",
                                   [row_key(run_id, after + 1), run_keys(run_id)[1], metric]).fetchall()
     gens = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     vals = np.fromiter((np.nan if r[1] is None else r[1] for r in rows), dtype=np.float64, count=len(rows))
     return gens, vals
+
+
+def unreadable_metrics_after(project: Project, run_id: int, after: int = -1) -> list[int]:
+    """Generations > `after` of a run whose stored metrics are damaged (not JSON as Collapse Lab writes it)."""
+    with project._guard("reading metrics"):
+        rows = project.db.execute(f"SELECT generation FROM generations WHERE id BETWEEN ? AND ? AND NOT "
+                                  f"({METRICS_READABLE}) ORDER BY id",
+                                  [row_key(run_id, after + 1), run_keys(run_id)[1]]).fetchall()
+    return [int(r[0]) for r in rows]
 
 
 def metric_names(project: Project, run_ids: list[int]) -> list[str]:
@@ -95,7 +106,8 @@ def metric_names(project: Project, run_ids: list[int]) -> list[str]:
     with project._guard("reading metrics"):
         for run_id in run_ids:
             rows = project.db.execute("SELECT DISTINCT j.key FROM generations AS g, json_each(g.metrics) AS j "
-                                      "WHERE g.id BETWEEN ? AND ?", run_keys(run_id)).fetchall()
+                                      f"WHERE g.id BETWEEN ? AND ? AND {METRICS_READABLE}", run_keys(run_id)
+                                      ).fetchall()
             names.update(r[0] for r in rows)
     return sorted(names)
 

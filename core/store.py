@@ -26,6 +26,7 @@ import functools
 import json
 import math
 import os
+import shlex
 import socket
 import sqlite3
 import time
@@ -43,116 +44,55 @@ from core.checkpointer import (
     SQLITE_AUTOCHECKPOINT_PAGES,
     BackgroundCheckpointer,
 )
+from core.params import ParamError
+from core.schema import (
+    APPLICATION_ID,
+    FORMAT_VERSION,
+    GENERATION_KEY,
+    METRICS_READABLE,
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMAS,
+    SchemaReport,
+    inspect_schema,
+    remove_foreign,
+    statements,
+)
 from core.seeding import Purpose, stream
-from core.spec import GenerationRecord, RunSpec
+from core.spec import MAX_SAMPLES, GenerationRecord, RunSpec, sample_layout
 from core.sqlite_db import Database
+from core.untrusted import (
+    MAX_METRICS_CHARS,
+    MAX_MODEL_CHARS,
+    MAX_REFERENCE_CHARS,
+    MAX_SMALL_CHARS,
+    MAX_SPEC_CHARS,
+    Damaged,
+    load_json,
+    load_object,
+    metric_value,
+    text_value,
+    whole_number,
+)
 
-APPLICATION_ID = 0x436C6162  # "Clab"
-FORMAT_VERSION = 3
 SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_SAMPLES_BUDGET = 1_000_000
 STATUSES = ("running", "finished", "interrupted", "failed")
 
-# One row per (run, generation) in `generations` and in `samples`, keyed by id = run_id * 2^32 + generation: the
-# row id SQLite stores anyway, so a commit writes one B-tree per table and no separate index (format 1 keyed
-# both tables by (run_id, generation), which added two index pages to every commit: 0.03-0.05 ms a generation
-# of 10^4 samples, up to a tenth of its cost). A run's rows are the id range [run_id * 2^32, (run_id + 1) * 2^32).
-GENERATION_KEY = 1 << 32
-
-METRICS_VALUE_SQL = ("CASE j.type WHEN 'text' THEN (CASE j.value WHEN 'inf' THEN 9e999 WHEN '-inf' THEN -9e999 END) "
-                     "ELSE j.value END")
-METRICS_VIEW = f"""CREATE VIEW metrics AS
-    SELECT g.run_id AS run_id, g.generation AS generation, j.key AS metric, {METRICS_VALUE_SQL} AS value
-    FROM generations AS g, json_each(g.metrics) AS j"""
-
-SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    group_name TEXT NOT NULL,
-    replicate INTEGER NOT NULL,
-    scenario TEXT NOT NULL,
-    policy TEXT NOT NULL,
-    spec TEXT NOT NULL,
-    seed INTEGER NOT NULL,
-    generations INTEGER NOT NULL,
-    samples INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT,
-    reference TEXT,
-    sample_dtype TEXT NOT NULL,
-    sample_shape TEXT NOT NULL,
-    samples_budget INTEGER NOT NULL,
-    versions TEXT NOT NULL,
-    writer TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE generations (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL,
-    generation INTEGER NOT NULL,
-    model TEXT NOT NULL,
-    n_samples INTEGER NOT NULL,
-    n_stored INTEGER NOT NULL,
-    histogram BLOB NOT NULL,
-    curve BLOB,
-    metrics TEXT NOT NULL,
-    note TEXT,
-    created_at TEXT NOT NULL,
-    CHECK (id = run_id * 4294967296 + generation AND generation BETWEEN 0 AND 4294967295)
-);
-CREATE TABLE samples (
-    id INTEGER PRIMARY KEY,
-    run_id INTEGER NOT NULL,
-    generation INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    CHECK (id = run_id * 4294967296 + generation AND generation BETWEEN 0 AND 4294967295)
-);
-""" + METRICS_VIEW
-
-# Format 3: sweeps (a grid of settings x replicates). A cell's runs are the runs of its replicate group.
-SWEEPS_SCHEMA = """
-CREATE TABLE sweeps (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    spec TEXT NOT NULL,
-    status TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE sweep_cells (
-    sweep_id INTEGER NOT NULL REFERENCES sweeps (id),
-    cell INTEGER NOT NULL,
-    params TEXT NOT NULL,
-    group_name TEXT NOT NULL,
-    PRIMARY KEY (sweep_id, cell)
-);
-"""
-FORMAT2_SCHEMA = SCHEMA
-SCHEMA = FORMAT2_SCHEMA + ";" + SWEEPS_SCHEMA
-
-# Migrations from format N to N+1, applied in order inside one transaction. Format 1 is the first.
-MIGRATIONS: dict[int, str] = {
-    1: """
-DROP VIEW IF EXISTS metrics;
-ALTER TABLE generations RENAME TO generations_format1;
-ALTER TABLE samples RENAME TO samples_format1;
-""" + FORMAT2_SCHEMA[FORMAT2_SCHEMA.index("CREATE TABLE generations ("):] + """;
-INSERT INTO generations SELECT run_id * 4294967296 + generation, run_id, generation, model, n_samples, n_stored,
-    histogram, curve, metrics, note, created_at FROM generations_format1 ORDER BY run_id, generation;
-INSERT INTO samples SELECT run_id * 4294967296 + generation, run_id, generation, data FROM samples_format1
-    ORDER BY run_id, generation;
-DROP TABLE generations_format1;
-DROP TABLE samples_format1;
-""",
-    2: SWEEPS_SCHEMA,
-}
-
-
 class ProjectError(Exception):
     """A user-facing problem with a project file; the message names the file and what is wrong."""
+
+
+class UnsafeProjectError(ProjectError):
+    """The file holds SQL objects (triggers, views, indexes, tables) that Collapse Lab did not write."""
+
+    def __init__(self, path: Path, report: SchemaReport) -> None:
+        super().__init__(
+            f"{path}: holds SQL that Collapse Lab did not write ({report.describe()}); SQL in a file can run when "
+            f"the file is read or changed, so nothing was changed. It can be looked at read-only; to work with it, "
+            f"remove those objects with: python main.py repair {shlex.quote(str(path))} (runs and generations are "
+            "kept)")
+        self.path, self.report = path, report
 
 
 MAX_NAME_LENGTH = 100
@@ -237,6 +177,10 @@ def row_key(run_id: int, generation: int) -> int:
 def run_keys(run_id: int) -> tuple[int, int]:
     """The first and last id a run's generation rows can have (for ``id BETWEEN ? AND ?``)."""
     return int(run_id) * GENERATION_KEY, int(run_id) * GENERATION_KEY + GENERATION_KEY - 1
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
 def _now() -> str:
@@ -342,6 +286,10 @@ class Project:
             else:
                 conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 10000")
+            # Nothing in the file's schema may call a function with side effects (core/schema.py checks the
+            # schema itself before anything is written), and damaged pages are caught when read.
+            conn.execute("PRAGMA trusted_schema = OFF")
+            conn.execute("PRAGMA cell_size_check = ON")
             conn.execute("PRAGMA foreign_keys = ON")
             # While a run writes, its background checkpointer copies the WAL: no connection of this project does
             # that copying inside one of its commits before the WAL is this large (core/checkpointer.py).
@@ -379,8 +327,10 @@ class Project:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = self.db.table_names()
-        if created or (app_id == 0 and version == 0 and not tables):
+        empty = not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
+        if created or (app_id == 0 and version == 0 and empty):
             self.has_sweeps = True
+            self.schema = SchemaReport([], [], True)
             if self.readonly:
                 raise ProjectError(f"{self.path}: is an empty database, not a Collapse Lab project")
             self._init_schema()
@@ -390,12 +340,22 @@ class Project:
         if version > FORMAT_VERSION:
             raise ProjectError(f"{self.path}: was written by a newer Collapse Lab (project format {version}; this "
                                f"version reads formats up to {FORMAT_VERSION}). Update Collapse Lab to open it.")
+        if version not in SCHEMAS:
+            raise ProjectError(f"{self.path}: uses project format {version}, which this version cannot read")
         missing = {"meta", "runs", "generations", "samples"} - set(tables)
         if missing:
             raise ProjectError(f"{self.path}: the project file is damaged (missing tables: {', '.join(sorted(missing))})")
+        self.schema = inspect_schema(conn, version)
+        if self.schema.changed:
+            raise ProjectError(f"{self.path}: the project file is damaged or was altered: "
+                               f"{self.schema.describe()} is not defined as Collapse Lab defines it, so it "
+                               "cannot be opened safely")
+        if self.schema.foreign and (not self.readonly or version < 2):
+            raise UnsafeProjectError(self.path, self.schema)
         self.has_sweeps = {"sweeps", "sweep_cells"} <= set(tables)
         if version < FORMAT_VERSION:
-            if version >= 2 and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK)):
+            if version >= 2 and (self.schema.foreign or not (os.access(self.path, os.W_OK)
+                                                             and os.access(self.path.parent, os.W_OK))):
                 self.has_sweeps = False  # format 3 only adds the sweep tables: a read-only file is read as it is
             else:
                 self._migrate(version)
@@ -405,9 +365,8 @@ class Project:
 
     def _init_schema(self) -> None:
         with self.db.atomic():
-            for stmt in SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    self.db.execute(stmt)
+            for stmt in statements(SCHEMA):
+                self.db.execute(stmt)
             self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             self.db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
             self.db.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
@@ -456,9 +415,8 @@ class Project:
                                f"finish or stop it, then open the file again (it needs upgrading to format "
                                f"{FORMAT_VERSION}).")
         while version < FORMAT_VERSION:
-            for stmt in MIGRATIONS[version].split(";"):
-                if stmt.strip():
-                    conn.execute(stmt)
+            for stmt in statements(MIGRATIONS[version]):
+                conn.execute(stmt)
             version += 1
             conn.execute(f"PRAGMA user_version = {version}")
 
@@ -548,20 +506,50 @@ class Project:
         d = dict(zip(cols, row))
         try:
             return self._decode_run(d)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise ProjectError(f"{self.path}: the project file is damaged (run {d.get('name')!r}: {exc})") from None
+        except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as exc:  # ParamError, Damaged too
+            name = d.get("name")
+            label = repr(name[:MAX_NAME_LENGTH]) if isinstance(name, str) else f"id {d.get('id')}"
+            raise ProjectError(f"{self.path}: the project file is damaged (run {label}: {exc})") from None
 
     def _decode_run(self, d: dict[str, Any]) -> RunInfo:
-        status = d["status"]
-        if status == "running" and not _writer_alive(d["writer"]):
+        """A run's row, every field checked: the settings as the command line checks them, the sample layout
+        against what the scenario stores (Damaged or ParamError when anything is not what Collapse Lab wrote)."""
+        try:
+            spec = RunSpec.from_stored(load_json(d["spec"], "its settings", MAX_SPEC_CHARS))
+        except ParamError as exc:
+            raise Damaged(f"its settings are not valid: {exc}") from None
+        status = text_value(d["status"], "its status")
+        if status not in STATUSES:
+            raise Damaged(f"its status {status[:40]!r} is not one of {', '.join(STATUSES)}")
+        if status == "running" and not _writer_alive(d["writer"] if isinstance(d["writer"], str) else None):
             status = "interrupted"
+        for key in ("scenario", "policy"):
+            if d[key] != getattr(spec, key):
+                raise Damaged(f"its {key} column ({str(d[key])[:40]!r}) differs from its settings' "
+                              f"({getattr(spec, key)!r})")
+        dtype, unit_shape = sample_layout(spec)
+        if d["sample_dtype"] != dtype.str:
+            raise Damaged(f"its samples are said to be {str(d['sample_dtype'])[:20]!r}, but {spec.scenario} stores "
+                          f"{dtype.str!r}")
+        if load_json(d["sample_shape"], "its sample shape", MAX_SMALL_CHARS) != list(unit_shape):
+            raise Damaged(f"its sample shape is not {spec.scenario}'s {list(unit_shape)}")
+        reference = {} if d["reference"] is None else load_object(d["reference"], "its reference",
+                                                                   MAX_REFERENCE_CHARS)
+        try:
+            versions = load_object(d["versions"], "its versions", MAX_SMALL_CHARS)
+            versions = {str(k): str(v)[:200] for k, v in versions.items()}
+        except Damaged:
+            versions = {}  # only shown: what made the run
+        message = d["message"]
         return RunInfo(
-            id=d["id"], name=d["name"], group=d["group_name"], replicate=d["replicate"], scenario=d["scenario"],
-            policy=d["policy"], spec=RunSpec.from_json(json.loads(d["spec"])), status=status, message=d["message"],
-            reference=json.loads(d["reference"]) if d["reference"] else {}, dtype=np.dtype(d["sample_dtype"]),
-            unit_shape=tuple(json.loads(d["sample_shape"])), samples_budget=d["samples_budget"],
-            versions=json.loads(d["versions"]), last_generation=d["last_generation"],
-            created_at=d["created_at"], updated_at=d["updated_at"],
+            id=whole_number(d["id"], "its id", 1, 2**31 - 1), name=text_value(d["name"], "its name"),
+            group=text_value(d["group_name"], "its group"), replicate=spec.replicate, scenario=spec.scenario,
+            policy=spec.policy, spec=spec, status=status,
+            message=None if message is None else _shortened(str(message), 2000), reference=reference,
+            dtype=dtype, unit_shape=unit_shape,
+            samples_budget=whole_number(d["samples_budget"], "its stored-samples budget", 1, MAX_SAMPLES),
+            versions=versions, last_generation=int(d["last_generation"]),
+            created_at=_shortened(str(d["created_at"]), 40), updated_at=_shortened(str(d["updated_at"]), 40),
         )
 
     _RUN_SQL = ("SELECT runs.*, COALESCE((SELECT MAX(g.id) - runs.id * 4294967296 FROM generations g WHERE g.id "
@@ -794,9 +782,12 @@ class Project:
         if row is None:
             raise ProjectError(f"{self.path}: run {run_id} has no generation {generation}")
         try:
-            return {"model": json.loads(row[0]), "n_samples": row[1], "n_stored": row[2],
+            return {"model": load_object(row[0], "its model", MAX_MODEL_CHARS),
+                    "n_samples": whole_number(row[1], "its sample count", 0, MAX_SAMPLES),
+                    "n_stored": whole_number(row[2], "its stored-sample count", 0, MAX_SAMPLES),
                     "histogram": np.frombuffer(row[3], dtype="<i4").astype(np.int64),
-                    "curve": None if row[4] is None else np.frombuffer(row[4], dtype="<f4"), "note": row[5]}
+                    "curve": None if row[4] is None else np.frombuffer(row[4], dtype="<f4"),
+                    "note": None if row[5] is None else _shortened(str(row[5]), 2000)}
         except (ValueError, TypeError) as exc:
             raise ProjectError(f"{self.path}: the project file is damaged (run {run_id} generation {generation}: "
                                f"{exc})") from None
@@ -825,53 +816,74 @@ class Project:
         return gens, mat
 
     def samples(self, run: RunInfo, generation: int) -> np.ndarray:
-        """The stored samples of a generation (all, or the reservoir when over budget)."""
+        """The stored samples of a generation (all, or the reservoir when over budget): exactly as many as the
+        generation says it stored, finite, else a ProjectError saying they are damaged."""
         with self._guard("reading samples"):
-            row = self.db.execute("SELECT data FROM samples WHERE id = ?", [row_key(run.id, generation)]).fetchone()
+            row = self.db.execute("SELECT s.data, g.n_stored FROM samples AS s LEFT JOIN generations AS g ON g.id = "
+                                  "s.id WHERE s.id = ?", [row_key(run.id, generation)]).fetchone()
         if row is None:
             raise ProjectError(f"{self.path}: run {run.name!r} has no generation {generation}")
+        data, n_stored = row
+        per = int(np.prod(run.unit_shape)) if run.unit_shape else 1
         try:
-            flat = np.frombuffer(row[0], dtype=run.dtype)
-        except (ValueError, TypeError) as exc:
+            if not isinstance(data, bytes):
+                raise Damaged("they are not a BLOB")
+            if isinstance(n_stored, bool) or not isinstance(n_stored, int) or n_stored < 1:
+                raise Damaged("the generation does not say how many it stored")
+            if len(data) != n_stored * per * run.dtype.itemsize:
+                raise Damaged(f"{len(data):,} bytes where {n_stored:,} samples take "
+                              f"{n_stored * per * run.dtype.itemsize:,}")
+            flat = np.frombuffer(data, dtype=run.dtype)
+            if run.dtype.kind == "f" and not np.isfinite(flat).all():
+                raise Damaged("some are not finite numbers")
+        except Damaged as exc:
             raise ProjectError(f"{self.path}: the samples of run {run.name!r} generation {generation} are damaged "
                                f"({exc})") from None
-        per = int(np.prod(run.unit_shape)) if run.unit_shape else 1
-        if per and len(flat) % per:
-            raise ProjectError(f"{self.path}: the samples of run {run.name!r} generation {generation} are damaged")
         return flat.reshape((-1, *run.unit_shape)) if run.unit_shape else flat
 
     def metric_names(self, run_id: int) -> list[str]:
-        """Names of the metrics a run recorded, in first-seen order."""
+        """Names of the metrics a run recorded, in first-seen order (damaged generations are left out)."""
         with self._guard("reading metrics"):
             lo, hi = run_keys(run_id)
             rows = self.db.execute("SELECT metrics FROM generations WHERE id IN (?, ?, (SELECT MAX(id) FROM "
                                    "generations WHERE id BETWEEN ? AND ?))", [lo, lo + 1, lo, hi]).fetchall()
         names: dict[str, None] = {}
         for (text,) in rows:
-            names.update(dict.fromkeys(json.loads(text)))
+            try:
+                names.update(dict.fromkeys(load_object(text, "metrics", MAX_METRICS_CHARS)))
+            except Damaged:
+                continue
         return list(names)
 
     def metric_series(self, run_id: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
-        """(generations, values) of one metric of one run; generations without it are left out."""
+        """(generations, values) of one metric of one run; generations without it (or damaged) are left out."""
         path = '$."' + metric.replace('"', "") + '"'
         with self._guard("reading metrics"):
-            rows = self.db.execute("SELECT generation, json_extract(metrics, ?) AS v, json_type(metrics, ?) AS t "
-                                   "FROM generations WHERE id BETWEEN ? AND ? AND t IS NOT NULL ORDER BY id",
-                                   [path, path, *run_keys(run_id)]).fetchall()
+            rows = self.db.execute(f"SELECT generation, json_extract(metrics, ?) AS v, json_type(metrics, ?) AS t "
+                                   f"FROM generations WHERE id BETWEEN ? AND ? AND {METRICS_READABLE} AND t IS NOT "
+                                   "NULL ORDER BY id", [path, path, *run_keys(run_id)]).fetchall()
         gens = np.array([r[0] for r in rows], dtype=np.int64)
         vals = np.array([_from_json_float(r[1]) for r in rows], dtype=np.float64)
         return gens, vals
 
-    def metrics_rows(self, run_ids: Iterable[int]) -> Iterable[tuple[str, int, int, str, float | None]]:
-        """Tidy rows (run name, replicate, generation, metric, value) for export."""
+    def metrics_rows(self, run_ids: Iterable[int], damaged: list[str] | None = None
+                     ) -> Iterable[tuple[str, int, int, str, float | None]]:
+        """Tidy rows (run name, replicate, generation, metric, value) for export. A generation whose metrics are
+        damaged is left out and named in `damaged`; one holding NaN tokens gives NaN."""
         for run_id in run_ids:
             info = self.run(run_id)
             with self._guard(f"reading the metrics of run {info.name!r}"):
-                cur = self.db.execute(f"SELECT g.generation, j.key, {METRICS_VALUE_SQL} FROM generations AS g, "
-                                      "json_each(g.metrics) AS j WHERE g.id BETWEEN ? AND ? ORDER BY g.id, j.key",
-                                      run_keys(run_id))
-                for gen, metric, value in cur:
-                    yield info.name, info.replicate, gen, metric, value
+                cur = self.db.execute("SELECT generation, metrics FROM generations WHERE id BETWEEN ? AND ? ORDER BY "
+                                      "id", run_keys(run_id))
+                for gen, text in cur:
+                    try:
+                        values = load_object(text, "metrics", MAX_METRICS_CHARS)
+                    except Damaged as exc:
+                        if damaged is not None:
+                            damaged.append(f"run {info.name!r} generation {gen}: {exc}")
+                        continue
+                    for metric in sorted(values, key=lambda k: k.encode("utf-8", "surrogatepass")):
+                        yield info.name, info.replicate, gen, metric, metric_value(values[metric])
 
     # ---- whole file -----------------------------------------------------------------------------------------
     def save_as(self, target: str | os.PathLike[str]) -> None:
@@ -923,6 +935,41 @@ class Project:
                     self.db.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}")
             if self.background_checkpoints and self._checkpointer is None:
                 self._checkpointer = BackgroundCheckpointer(self.path)
+
+
+def remove_foreign_objects(path: str | os.PathLike[str]) -> list[str]:
+    """Remove the triggers, views, indexes and tables a project file holds beyond its format (``main.py
+    repair``); returns what was removed. The format's own tables and every run are kept."""
+    try:
+        Project(path, readonly=True).close()  # a project at all, of a format this version reads
+    except UnsafeProjectError:
+        pass  # what is removed here
+    if not os.access(path, os.W_OK):
+        raise ProjectError(f"{path}: the project is read-only, so nothing can be removed from it; copy it to a "
+                           "writable folder first")
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA trusted_schema = OFF")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            report = inspect_schema(conn, version)  # again, inside the write lock
+            if report.changed:
+                raise ProjectError(f"{path}: {report.describe()} is not defined as Collapse Lab defines it; "
+                                   "removing objects cannot make this file safe")
+            remove_foreign(conn, report)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    except sqlite3.Error as exc:
+        raise _translate(Path(path), exc, "removing SQL objects") from None
+    finally:
+        conn.close()
+    return [o.describe() for o in report.foreign]
 
 
 def encode_record(record: GenerationRecord) -> tuple[str, str, bytes, bytes | None]:

@@ -115,6 +115,8 @@ class _RunEntry:
     stale: bool = True
     hist: _Growing | None = None
     series: dict[str, _Growing] = field(default_factory=dict)
+    bad_metrics: list[int] = field(default_factory=list)  # generations whose stored metrics cannot be read
+    metrics_checked: int = -1  # bad_metrics covers the generations up to this one
 
     @property
     def nbytes(self) -> int:
@@ -234,6 +236,15 @@ class RunCache:
             if len(gens):
                 self._evict()
         return s.view()
+
+    def unreadable_metrics(self, run: RunInfo) -> list[int]:
+        """The generations of a run whose stored metrics are damaged (left out of every series)."""
+        e = self._entry(run)
+        if e.metrics_checked < e.last:
+            self.reads += 1
+            e.bad_metrics.extend(queries.unreadable_metrics_after(self.project, run.id, e.metrics_checked))
+            e.metrics_checked = e.last
+        return e.bad_metrics
 
     def metric_names(self, run: RunInfo) -> list[str]:
         """Metric names stored for a run."""

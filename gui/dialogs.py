@@ -81,6 +81,17 @@ class Dialogs:
                                       | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
         return answer == QMessageBox.StandardButton.Yes
 
+    def choose(self, parent: QWidget, title: str, text: str, options: list[str]) -> int | None:
+        """Ask to pick one of `options` (the last one cancels); its index, or None when cancelled."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, parent)
+        buttons = [box.addButton(o, QMessageBox.ButtonRole.RejectRole if i == len(options) - 1
+                                 else QMessageBox.ButtonRole.AcceptRole) for i, o in enumerate(options)]
+        box.setDefaultButton(buttons[-1])
+        box.exec()
+        clicked = box.clickedButton()
+        index = next((i for i, b in enumerate(buttons) if b is clicked), None)
+        return None if index is None or index == len(options) - 1 else index
+
     def png_options(self, parent: QWidget, size: tuple[int, int],
                     transparent: bool) -> tuple[tuple[int, int], bool] | None:
         """Size and background of a PNG export, or None when cancelled."""

@@ -15,7 +15,7 @@ from PySide6.QtCore import QSettings, QTimer, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QStackedWidget, QWidget
 
-from core.store import Project, ProjectError
+from core.store import Project, ProjectError, UnsafeProjectError, remove_foreign_objects
 from gui.app import icon
 from gui.cache import RunCache
 from gui.demo import DEMO_READY, demo_selection, prepare_demo
@@ -137,7 +137,12 @@ class ProjectActions(QMainWindow):
     def _open(self, path: Path, create: bool) -> Project | None:
         """Open (or create) a project whose list of runs can be read; otherwise one clear dialog and None."""
         try:
-            project = Project(path, create=create)
+            try:
+                project = Project(path, create=create)
+            except UnsafeProjectError as exc:
+                project = self._open_unsafe(exc)
+                if project is None:
+                    return None
             try:
                 project.read_runs()  # not even the run ids readable: refuse now, before anything switches
             except ProjectError:
@@ -148,6 +153,23 @@ class ProjectActions(QMainWindow):
             self.show_error("Cannot open the project" if not create else "Cannot create the project", str(exc))
         except Exception as exc:  # e.g. an OSError the store did not translate
             self._unexpected(f"opening {path}", exc)
+        return None
+
+    def _open_unsafe(self, exc: UnsafeProjectError) -> Project | None:
+        """A file holding SQL of its own: remove it and open, open read-only, or neither (None)."""
+        choice = self.dialogs.choose(
+            self, "The file holds SQL of its own",
+            f"{exc.path.name} holds SQL that Collapse Lab did not write: {exc.report.describe()}.\n\nSQL stored in "
+            "a file can run when the file is read or changed (a trigger can delete runs, for example), so Collapse "
+            "Lab has not changed the file. Remove that SQL to work with the project (every run and generation is "
+            "kept), or look at the project read-only.",
+            ["Remove it and open", "Open read-only", "Cancel"])
+        if choice == 0:
+            removed = remove_foreign_objects(exc.path)
+            self.statusBar().showMessage(f"Removed {', '.join(removed)} from {exc.path.name}", 10000)
+            return Project(exc.path)
+        if choice == 1:
+            return Project(exc.path, readonly=True)
         return None
 
     def _leave_project(self) -> list[int]:

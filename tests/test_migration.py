@@ -13,7 +13,14 @@ import pytest
 from core.engine import RunSpec
 from core.export import write_histograms_csv, write_metrics_csv, write_samples_csv
 from core.runner import create_runs, drive
-from core.store import FORMAT_VERSION, Project, ProjectError, row_key
+from core.store import (
+    FORMAT_VERSION,
+    Project,
+    ProjectError,
+    UnsafeProjectError,
+    remove_foreign_objects,
+    row_key,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -89,17 +96,25 @@ def test_a_file_that_cannot_be_written_says_it_cannot_be_upgraded(old_file: Path
     assert _version(old_file) == 1
 
 
-def test_the_users_own_views_survive_the_upgrade(old_file: Path) -> None:
+def test_views_of_the_users_own_are_refused_until_removed_and_then_the_file_upgrades(old_file: Path) -> None:
     con = sqlite3.connect(old_file)
     con.execute("CREATE VIEW last_gens AS SELECT run_id, MAX(generation) AS g FROM generations GROUP BY run_id")
     con.execute("CREATE VIEW w1s AS SELECT run_id, generation, value FROM metrics WHERE metric = 'w1'")
     con.commit()
     con.close()
-    Project(old_file).close()
+    before = old_file.read_bytes()
+    with pytest.raises(UnsafeProjectError, match="view 'last_gens', view 'w1s'"):
+        Project(old_file)
+    with pytest.raises(UnsafeProjectError):  # format 1 cannot be read without upgrading it
+        Project(old_file, readonly=True)
+    assert old_file.read_bytes() == before  # nothing written, not even the upgrade
+    assert sorted(remove_foreign_objects(old_file)) == ["view 'last_gens'", "view 'w1s'"]
+    with Project(old_file) as p:
+        assert len(p.runs()) == 4
     con = sqlite3.connect(old_file)
-    assert con.execute("SELECT g FROM last_gens ORDER BY run_id").fetchall() == [(6,), (6,), (4,), (3,)]
-    assert con.execute("SELECT COUNT(*) FROM w1s").fetchone()[0] == 7 + 7 + 4  # every generation of the 3 gaussian runs
     assert con.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION
+    assert con.execute("SELECT COUNT(*) FROM metrics WHERE metric = 'w1'").fetchone()[0] == 7 + 7 + 4
+    assert not con.execute("SELECT 1 FROM sqlite_master WHERE name IN ('last_gens', 'w1s')").fetchall()
     con.close()
 
 

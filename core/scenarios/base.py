@@ -131,6 +131,11 @@ class Scenario(ABC):
         """Cross-parameter checks beyond the schema's ranges; raise ParamError with a clear message."""
         return None
 
+    @classmethod
+    def check_files(cls, params: dict[str, Any]) -> None:
+        """Checks that read files the parameters name (a CSV's path); ParamError when one cannot be used."""
+        return None
+
     def unit_shape(self) -> tuple[int, ...]:
         """Shape of one sample unit: () for scalars, (2,) for points, (64,) for 8x8 images ..."""
         return ()

@@ -571,8 +571,11 @@ class _CsvMixin:
                              "not all in it any more; restore the file or start a new run")
 
     @classmethod
-    def check(cls, params: dict[str, Any], samples: int) -> None:
+    def check_files(cls, params: dict[str, Any]) -> None:
         load_csv(params["path"], params["columns"], params["missing"])
+
+    @classmethod
+    def check(cls, params: dict[str, Any], samples: int) -> None:
         if samples < 2:
             raise ParamError("csv needs at least 2 samples per generation", param="samples")
 

@@ -281,6 +281,8 @@ class TimelineView(GenerationChartPane):
         for i, (name, members) in enumerate(self._groups()):
             try:
                 data = [self.cache.series(r, metric) for r in members]
+                if any(self.cache.unreadable_metrics(r) for r in members):
+                    self.unreadable.append(name)  # drawn without the damaged generations
             except ProjectError:
                 self.unreadable.append(name)
                 continue
@@ -507,8 +509,8 @@ class TimelineView(GenerationChartPane):
         label = mi.label if mi else self.metric
         notes = []
         if self.unreadable:
-            notes.append(f"⚠ the stored {label} of {', '.join(self.unreadable)} cannot be read (the project file "
-                         "is damaged there)")
+            notes.append(f"⚠ the stored {label} of {', '.join(self.unreadable)} cannot be read in places (the "
+                         "project file is damaged there; those generations are left out)")
         if self.without_data:
             notes.append(f"not drawn, no {label} values: {', '.join(self.without_data)}")
         return "; ".join(notes) if notes else (mi.help if mi else "")

@@ -41,6 +41,8 @@ class ScriptedDialogs(Dialogs):
         self.confirms: list[str] = []
         self.infos: list[str] = []
         self.png = ((640, 480), False)
+        self.choices: list[int | None] = []  # answers to `choose`, in order (None: cancel)
+        self.chosen_from: list[str] = []
 
     def open_path(self, parent: QWidget, title: str, filters: str, start: str = "") -> str | None:
         return self.paths.pop(0) if self.paths else None
@@ -57,6 +59,10 @@ class ScriptedDialogs(Dialogs):
     def confirm(self, parent: QWidget, title: str, text: str) -> bool:
         self.confirms.append(text)
         return self.confirm_answer
+
+    def choose(self, parent: QWidget, title: str, text: str, options: list[str]) -> int | None:
+        self.chosen_from.append(text)
+        return self.choices.pop(0) if self.choices else None
 
     def png_options(self, parent: QWidget, size: tuple[int, int],
                     transparent: bool) -> tuple[tuple[int, int], bool] | None:

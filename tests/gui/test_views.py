@@ -100,7 +100,10 @@ def fake_run(project: Project, name: str, view: str, ref: dict[str, Any], gens: 
 @pytest.fixture
 def fake_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
     for view in ("rank", "text", "images", "hologram"):
-        cls = type(f"Fake_{view}", (FakeScenario,), {"name": f"fake_{view}", "view": view})
+        # the sample layout the store checks a run's against: token ids, or 8x8 images
+        layout = {"dtype": np.float32, "unit_shape": lambda self: (64,)} if view == "images" else \
+            {"dtype": np.int32, "unit_shape": lambda self: (6,)} if view == "text" else {"dtype": np.int32}
+        cls = type(f"Fake_{view}", (FakeScenario,), {"name": f"fake_{view}", "view": view, **layout})
         monkeypatch.setitem(SCENARIOS, f"fake_{view}", cls)
 
 
