@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from collections import Counter
@@ -254,8 +256,14 @@ def _compute(project: Project, run_ids: Sequence[int], args: argparse.Namespace,
     cells = cells if cells is not None else {r.id: k for k, r in enumerate(runs)}
     progress = Progress(sys.stderr, args.quiet, label, remaining, cells)
     executor = executor or _executor(args, len(run_ids))
+    skipped: list[str] = []
+
+    def skip(reason: str) -> None:  # a run whose stored state is damaged: the others go on
+        skipped.append(reason)
+        print(f"warning: {reason}; it is left as it is", file=sys.stderr)
+
     try:
-        compute_runs(project, run_ids, executor, progress.update)
+        compute_runs(project, run_ids, executor, progress.update, on_skip=skip)
     except KeyboardInterrupt:
         executor.close(cancel=True)
         print(f"\ninterrupted: every finished generation is saved; continue with: python main.py {resume_hint} "
@@ -268,10 +276,14 @@ def _compute(project: Project, run_ids: Sequence[int], args: argparse.Namespace,
     if not args.quiet:
         for r in runs:
             final = project.run(r.id)
-            if final.message and (final.status != "finished" or len(runs) <= 10):
+            if final.message and (final.status != "finished" or len(runs) <= 10) and final.message not in skipped:
                 print(f"{final.name}: {final.message}", file=sys.stderr)
     n = len(run_ids)
     progress.finish(f"{progress.done} generations of {n} run{'s' * (n != 1)} saved to {project.path}")
+    if skipped:
+        print(f"error: {len(skipped)} run{'s' * (len(skipped) != 1)} could not be resumed (damaged; see above)",
+              file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 
@@ -288,6 +300,14 @@ def _check_resume(args: argparse.Namespace, new_options: tuple[tuple[str, str], 
     given = [flag for attr, flag in new_options if getattr(args, attr) not in (None, [])]
     if given:
         raise UsageError(f"{given[0]} does not go with --resume: {why}")
+
+
+def _refuse_held(project: Project, runs: Sequence[RunInfo]) -> None:
+    """Nothing to resume, but runs another process is computing: say so rather than "complete"."""
+    held = project.holders(runs)
+    if held:
+        more = f" (and {len(held) - 1} more)" if len(held) > 1 else ""
+        raise ProjectError(f"{project.path}: {held[0]}{more}; wait for it to finish or stop it, then resume")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -307,6 +327,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                         project.extend_run(r.id, args.generations)
                 ids = resumable(project, args.run_name)
             if not ids:
+                _refuse_held(project, project.find_runs(args.run_name) if args.run_name else project.runs())
                 print("nothing to resume: every run is complete", file=sys.stderr)
                 return 0
             for rid in ids:
@@ -373,6 +394,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                             ids.append(r.id)
                             cells[r.id] = (sw.id, cell.cell)
             if not ids:
+                _refuse_held(project, [r for sw in sweeps for c in sw.cells for r in groups.get(c.group, [])])
                 for sw in sweeps:
                     project.set_sweep_status(sw.id, "finished")
                 print("nothing to resume: every run of the sweep is complete", file=sys.stderr)
@@ -633,6 +655,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
 
 
 def _note_foreign(project: Project) -> None:
+    """What the user should know about how the file was opened."""
+    if project.full_disk:
+        print(f"note: the disk is full, so {project.path} is open read-only", file=sys.stderr)
     if project.schema.foreign:
         print(f"note: {project.path} holds SQL that Collapse Lab did not write ({project.schema.describe()}); it is "
               f"read as it is and never run (main.py repair removes it)", file=sys.stderr)
@@ -679,6 +704,10 @@ def cmd_open(path: str | None) -> int:
     return _HOOKS.open_app(path)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None, hooks: GuiHooks | None = None) -> int:
     """Entry point; returns the process exit code. `hooks` connect the app and chart export."""
     global _HOOKS
@@ -688,6 +717,18 @@ def main(argv: Sequence[str] | None = None, hooks: GuiHooks | None = None) -> in
         # result (inf, nan) is what is stored and shown; the warnings themselves would only be noise.
         warnings.filterwarnings("ignore", category=RuntimeWarning)
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = None
+    if argv and argv[0] in ("run", "sweep") and threading.current_thread() is threading.main_thread():
+        # `kill PID` stops a computation as Ctrl-C does: what was computed is saved, the runs left resumable
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str]) -> int:
     try:
         if not argv:
             return cmd_open(None)

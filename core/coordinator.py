@@ -18,11 +18,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from core.chunks import CHUNK_SECONDS, ChunkResult, ChunkTask, GroupTask, RunState, compute_group, warm_up
 from core.engine import GenerationRecord, RunEnded, Simulation
 from core.params import ParamError
+from core.resume_state import DamagedState, restore_stored
 from core.runner import GROUP_SECONDS, safe_status
 from core.store import Project, ProjectError, RunInfo
 
@@ -154,18 +153,7 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
 def stored_state(project: Project, info: RunInfo, sim: Simulation) -> RunState:
     """The state a stored run continues from: the samples its policy still needs and its last model."""
     start = info.last_generation + 1
-    regenerable = sim.policy.regenerable()
-
-    def load(g: int) -> np.ndarray:
-        row = project.generation_row(info.id, g)
-        if row["n_stored"] == row["n_samples"]:
-            return project.samples(info, g)
-        if not regenerable:
-            raise RunEnded(f"cannot resume: generation {g} stored only a reservoir of its samples")
-        return sim.regenerate(g, row["model"])
-
-    last_model = project.generation_row(info.id, start - 1)["model"]
-    sim.restore(start, load, last_model)
+    last_model = restore_stored(project, info, sim, start)
     return RunState(start, {g: sim.history.samples[g] for g in sim.policy.needed(start)}, last_model,
                     sim.policy.get_state())
 
@@ -224,25 +212,30 @@ def lockstep_groups(infos: dict[int, RunInfo], run_ids: Sequence[int], workers: 
 
 def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
                  on_commit: Callable[[Committed], None] | None = None, inflight: int | None = None,
-                 chunk_seconds: float = CHUNK_SECONDS, lockstep: bool = True) -> None:
+                 chunk_seconds: float = CHUNK_SECONDS, lockstep: bool = True,
+                 on_skip: Callable[[str], None] | None = None) -> None:
     """Compute and commit the remaining generations of these runs on ``executor``.
 
     Replicates of one setting are computed in lockstep, a group per task (``lockstep=False``: a run per task);
     what each run stores is the same either way. KeyboardInterrupt (or any exception) stops handing out work,
-    commits what has come back, marks the runs that were under way interrupted and re-raises.
+    commits what has come back, marks the runs that were under way interrupted and re-raises. A run whose
+    stored state is damaged is not resumed: `on_skip` is told why and the others go on (without it, the
+    DamagedState error stops them all).
     """
     limit = max(1, inflight or 2 * executor.workers)
     infos = {r.id: r for r in project.runs()}
     missing = [rid for rid in run_ids if rid not in infos]
     if missing:
         raise ProjectError(f"{project.path}: no readable run with id {missing[0]}")
+    project.enable_wal()
+    claimed = [rid for rid in run_ids if not infos[rid].done]
+    project.claim(claimed)  # before anything is computed
     groups = lockstep_groups(infos, run_ids, executor.workers) if lockstep else [[rid] for rid in run_ids]
     queue: deque[list[int]] = deque(groups)
     out: dict[Any, list[_Run]] = {}
     started: dict[int, _Run] = {}
     tasks: dict[Any, GroupTask] = {}
     retries: dict[Any, int] = {}
-    project.enable_wal()
 
     def hand_out() -> None:
         while queue and len(out) < limit:
@@ -250,7 +243,7 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
             for rid in queue.popleft():
                 run = started.get(rid)
                 if run is None:
-                    run, change = _begin(project, infos[rid])
+                    run, change = _begin(project, infos[rid], on_skip)
                     changes.append(change)
                 if run is not None:
                     started[rid] = run
@@ -321,11 +314,18 @@ def compute_runs(project: Project, run_ids: Sequence[int], executor: Executor,
                             "continue")
             else:
                 safe_status(project, run.info.id, "finished", None)
+        try:  # claimed but never handed out
+            project.release(claimed, "stopped before it started; resume to continue")
+        except ProjectError:
+            pass
         raise
 
 
-def _begin(project: Project, info: RunInfo) -> tuple[_Run | None, tuple[int, str, str | None] | None]:
-    """Where a run continues, and the status to record for it: running, or finished when it has nothing left."""
+def _begin(project: Project, info: RunInfo, on_skip: Callable[[str], None] | None = None
+           ) -> tuple[_Run | None, tuple[int, str, str | None] | None]:
+    """Where a run continues, and the status to record for it: running, or finished when it has nothing left.
+    A run whose stored state is damaged is left interrupted, with the reason, and told to `on_skip` (without
+    it, DamagedState is raised)."""
     run_id = info.id
     if info.complete:
         return None, (None if info.status == "finished" else (run_id, "finished", info.message))
@@ -339,6 +339,12 @@ def _begin(project: Project, info: RunInfo) -> tuple[_Run | None, tuple[int, str
             raise ProjectError(f"run {info.name!r} cannot continue: {exc}") from None
         except RunEnded as exc:
             return None, (run_id, "finished", str(exc))
+        except DamagedState as exc:
+            if on_skip is None:
+                safe_status(project, run_id, "interrupted", str(exc)[:2000])
+                raise
+            on_skip(str(exc))
+            return None, (run_id, "interrupted", str(exc)[:2000])
     return _Run(info, state), (run_id, "running", None)
 
 

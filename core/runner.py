@@ -9,10 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import numpy as np
-
 from core.engine import GenerationRecord, RunEnded, RunSpec, Simulation
 from core.params import ParamError
+from core.resume_state import DamagedState, restore_stored
 from core.scenarios import create_scenario
 from core.spec import MAX_REPLICATES
 from core.store import (
@@ -106,24 +105,25 @@ def drive(project: Project, run_id: int, group_seconds: float | None = None) -> 
     except ParamError as exc:  # e.g. a csv run whose file has gone: a problem with files, not with arguments
         raise ProjectError(f"run {info.name!r} cannot continue: {exc}") from None
     regenerable = sim.policy.regenerable()
-
-    def load(g: int) -> np.ndarray:
-        row = project.generation_row(run_id, g)
-        if row["n_stored"] == row["n_samples"]:
-            return project.samples(info, g)
-        if not regenerable:
-            raise RunEnded(f"cannot resume: generation {g} stored only a reservoir of its samples")
-        return sim.regenerate(g, row["model"])
+    if start > 0:
+        try:
+            restore_stored(project, info, sim, start)
+        except RunEnded as exc:
+            project.set_status(run_id, "finished", str(exc))
+            return
+        except (DamagedState, ParamError) as exc:
+            reason = str(exc) if isinstance(exc, DamagedState) else f"run {info.name!r} cannot continue: {exc}"
+            safe_status(project, run_id, "interrupted", reason[:2000])
+            raise (exc if isinstance(exc, DamagedState) else ProjectError(reason)) from None
 
     project.enable_wal()
-    project.set_status(run_id, "running", None)
+    project.claim([run_id])
     last = start - 1
     pending: list[GenerationRecord] = []
     target = info.spec.generations
     try:
-        last_model = project.generation_row(run_id, start - 1)["model"] if start > 0 else None
         batch_start = time.perf_counter()
-        for rec in sim.run(start, load, last_model):
+        for rec in sim.run(start):
             if rec.generation == 0:
                 project.set_reference(run_id, sim.scenario.ref)
             pending.append(rec)

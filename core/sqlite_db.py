@@ -32,8 +32,9 @@ class Database:
         return [r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
 
     @contextlib.contextmanager
-    def atomic(self) -> Iterator[Database]:
-        """Commit the block's changes together, or roll them back when it raises (nested blocks: savepoints)."""
+    def atomic(self, immediate: bool = False) -> Iterator[Database]:
+        """Commit the block's changes together, or roll them back when it raises (nested blocks: savepoints).
+        ``immediate`` takes the write lock at once, so what the block reads cannot change before it writes."""
         if self.conn.in_transaction:
             name = f"sp_{next(_savepoints)}"
             self.conn.execute(f"SAVEPOINT {name}")
@@ -47,7 +48,7 @@ class Database:
             else:
                 self.conn.execute(f"RELEASE SAVEPOINT {name}")
             return
-        self.conn.execute("BEGIN")
+        self.conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
         try:
             yield self
         except BaseException:

@@ -22,7 +22,9 @@ arrays are raw little-endian buffers read with ``numpy.frombuffer``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import glob
 import json
 import math
 import os
@@ -81,6 +83,10 @@ STATUSES = ("running", "finished", "interrupted", "failed")
 
 class ProjectError(Exception):
     """A user-facing problem with a project file; the message names the file and what is wrong."""
+
+
+class RunHeldError(ProjectError):
+    """Another live process is computing the run (it claimed it first)."""
 
 
 class UnsafeProjectError(ProjectError):
@@ -205,22 +211,66 @@ def library_versions() -> dict[str, str]:
 
 
 def _writer_tag() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process, as a run's writer: host, pid and when the process started (so a pid used again by
+    another process, or after a reboot, is not taken for the writer)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_started(os.getpid()) or ''}"
+
+
+@functools.cache
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip()[:8]
+    except OSError:
+        return ""
+
+
+def _started(pid: int) -> str | None:
+    """When a process started, as '<boot id>-<clock ticks since boot>' (Linux), or None where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return f"{_boot_id()}-{fields[19].decode()}" if len(fields) > 19 else None
+
+
+def _parse_writer(tag: str) -> tuple[str, int, str | None] | None:
+    """(host, pid, start) of a writer tag ('host:pid' from older versions has no start), or None."""
+    parts = tag.split(":")
+    if len(parts) not in (2, 3) or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1]), (parts[2] or None) if len(parts) == 3 else None
+
+
+def writer_description(tag: str | None) -> str:
+    """'process 1234 on host' for a writer tag."""
+    parsed = _parse_writer(tag) if isinstance(tag, str) else None
+    return "another process" if parsed is None else f"process {parsed[1]} on {parsed[0]}"
 
 
 def _writer_alive(tag: str | None) -> bool:
     if not tag:
         return False
-    host, _, pid = tag.rpartition(":")
+    parsed = _parse_writer(tag)
+    if parsed is None:
+        return False
+    host, pid, start = parsed
     if host != socket.gethostname():
         return True  # another machine: assume it may still be writing
+    if pid == os.getpid():
+        return start is None or start == _started(pid)
     try:
-        os.kill(int(pid), 0)
-    except (ProcessLookupError, ValueError):
+        os.kill(pid, 0)
+    except (ProcessLookupError, ValueError, OverflowError):
         return False
     except PermissionError:
-        return True
-    return not _is_zombie(int(pid))
+        pass
+    now = _started(pid)
+    if start is not None and now is not None and now != start:
+        return False  # the pid belongs to another process now (or the machine rebooted)
+    return not _is_zombie(pid)
 
 
 def _is_zombie(pid: int) -> bool:
@@ -233,12 +283,38 @@ def _is_zombie(pid: int) -> bool:
     return stat[stat.rfind(b")") + 2:][:1] in (b"Z", b"X")  # the state letter follows "(command name) "
 
 
+def _configure(conn: sqlite3.Connection) -> None:
+    """The settings of every connection to a project file."""
+    conn.execute("PRAGMA busy_timeout = 10000")
+    # Nothing in the file's schema may call a function with side effects (core/schema.py checks the schema
+    # itself before anything is written), and damaged pages are caught when read.
+    conn.execute("PRAGMA trusted_schema = OFF")
+    conn.execute("PRAGMA cell_size_check = ON")
+    conn.execute("PRAGMA foreign_keys = ON")
+    # While a run writes, its background checkpointer copies the WAL: no connection of this project does that
+    # copying inside one of its commits before the WAL is this large (core/checkpointer.py).
+    conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, ValueError, OverflowError):
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pid)
+
+
 def _translate(path: Path, exc: sqlite3.Error, doing: str) -> ProjectError:
     text = str(exc)
     low = text.lower()
     if "disk is full" in low or "database or disk is full" in low:
-        return ProjectError(f"{path}: the disk is full while {doing}. Everything committed before is kept; "
-                            "free some space and resume the run.")
+        if doing.startswith("saving generation"):
+            return ProjectError(f"{path}: the disk is full while {doing}. Every generation saved before is kept; "
+                                "free some space and resume the run.")
+        return ProjectError(f"{path}: the disk is full while {doing}; the file is as it was before. Free some "
+                            "space and try again.")
     if "readonly" in low or "read-only" in low:
         return ProjectError(f"{path}: the project is read-only, so it cannot be changed ({doing}). "
                             "Copy it to a writable folder (in the app: File > Save As).")
@@ -265,19 +341,34 @@ class Project:
         self.path = Path(path)
         self._checkpointer: BackgroundCheckpointer | None = None
         self.readonly = readonly
-        exists = self.path.exists()
+        self.full_disk = False  # opened read-only because the disk is full (the file could be written otherwise)
         if self.path.is_dir():
             raise ProjectError(f"{self.path}: is a folder, not a project file")
+        exists = self.path.exists()
         if exists and not self.path.is_file():  # a pipe or device would block or never be a project
             raise ProjectError(f"{self.path}: is not a regular file (a device or pipe), not a project file")
-        if not exists and not create:
-            raise ProjectError(f"{self.path}: no such file")
-        if exists:
-            self._check_header()
-        if not exists and readonly:
-            raise ProjectError(f"{self.path}: no such file")
-        if exists and not readonly and not os.access(self.path, os.W_OK):
+        if exists and create and not readonly and self._empty_file():
+            exists = False  # e.g. left by a crash while an older version created it: nothing to keep
+        if not exists:
+            if not create or readonly:
+                raise ProjectError(f"{self.path}: no such file")
+            self._create()
+        self._check_header()
+        if not readonly and not os.access(self.path, os.W_OK):
             self.readonly = True
+        if not self.readonly:
+            self._settle_journal()
+        try:
+            self._connect()
+        except ProjectError as exc:
+            if self.readonly or "disk is full" not in str(exc):
+                raise
+            # Opening may need to write (marking a stopped run interrupted, upgrading the format): on a full
+            # disk the project is still shown, read-only, as it is.
+            self.readonly = self.full_disk = True
+            self._connect()
+
+    def _connect(self) -> None:
         try:
             if self.readonly:
                 # as_uri() percent-encodes the path: a '#', '?' or '%' in it is never read as part of the URI
@@ -285,21 +376,100 @@ class Project:
                                        isolation_level=None)
             else:
                 conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 10000")
-            # Nothing in the file's schema may call a function with side effects (core/schema.py checks the
-            # schema itself before anything is written), and damaged pages are caught when read.
-            conn.execute("PRAGMA trusted_schema = OFF")
-            conn.execute("PRAGMA cell_size_check = ON")
-            conn.execute("PRAGMA foreign_keys = ON")
-            # While a run writes, its background checkpointer copies the WAL: no connection of this project does
-            # that copying inside one of its commits before the WAL is this large (core/checkpointer.py).
-            conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
-            self.db = Database(conn)
-            self._check_or_init(created=not exists)
         except sqlite3.Error as exc:
-            if not exists:
-                self._remove_partial()
             raise _translate(self.path, exc, "opening the project") from None
+        try:
+            _configure(conn)
+            self.db = Database(conn)
+            self._check_or_init()
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                if self.readonly and self._hot_journal():
+                    raise ProjectError(self._journal_message()) from None
+                raise _translate(self.path, exc, "opening the project") from None
+            raise
+
+    # ---- creating ---------------------------------------------------------------------------------------
+    def _empty_file(self) -> bool:
+        try:
+            return self.path.stat().st_size == 0 and not Path(str(self.path) + "-journal").exists()
+        except OSError:
+            return False
+
+    def _create(self) -> None:
+        """Make the project file with its schema under a temporary name beside it, then give it its name: a
+        crash while creating leaves nothing at the path (at worst a hidden temporary file, removed next time)."""
+        tmp = self.path.with_name(f".{self.path.name}.creating-{os.getpid()}")
+        self._remove_stale_creations()
+        try:
+            conn = sqlite3.connect(str(tmp), isolation_level=None)
+            try:
+                _configure(conn)
+                self._init_schema(Database(conn))
+            finally:
+                conn.close()
+            try:
+                os.link(tmp, self.path)  # never over a file another process created meanwhile
+            except FileExistsError:
+                if not self._empty_file():
+                    raise
+                os.replace(tmp, self.path)
+            except OSError:  # a file system without hard links
+                os.replace(tmp, self.path)
+        except sqlite3.Error as exc:
+            text = str(exc).lower()
+            if "full" in text:
+                raise ProjectError(f"{self.path}: the disk is full, so the project could not be created (nothing "
+                                   "was written); free some space and try again") from None
+            raise _translate(self.path, exc, "creating the project") from None
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise ProjectError(f"{self.path}: the disk is full, so the project could not be created (nothing "
+                                   "was written); free some space and try again") from None
+            raise ProjectError(f"{self.path}: cannot create the file there ({exc.strerror})") from None
+        finally:
+            for suffix in ("", "-journal"):
+                Path(str(tmp) + suffix).unlink(missing_ok=True)
+
+    def _remove_stale_creations(self) -> None:
+        """Temporary files of creations that crashed (their process is gone)."""
+        try:
+            for p in self.path.parent.glob(f".{glob.escape(self.path.name)}.creating-*"):
+                pid = p.name.rpartition("-")[2]
+                if pid.isdigit() and not _pid_alive(int(pid)):
+                    p.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    # ---- interrupted writes -----------------------------------------------------------------------------
+    def _hot_journal(self) -> bool:
+        try:
+            return Path(str(self.path) + "-journal").stat().st_size > 0
+        except OSError:
+            return False
+
+    def _journal_message(self) -> str:
+        return (f"{self.path}: a change to this file was cut off (a crash or power loss while it was being written), "
+                f"and undoing it needs write access: its rollback journal {self.path.name}-journal lies beside it. "
+                "Open it where the file and its folder are writable, keeping the two files together (a copy of the "
+                "file alone would be damaged).")
+
+    def _settle_journal(self) -> None:
+        """Roll back a change a crash cut off (SQLite does so on the first read of a writable connection)."""
+        if not self._hot_journal():
+            return
+        if not os.access(self.path.parent, os.W_OK):
+            raise ProjectError(self._journal_message())
+        try:
+            conn = sqlite3.connect(str(self.path), isolation_level=None)
+            try:
+                conn.execute("PRAGMA busy_timeout = 10000")
+                conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise _translate(self.path, exc, "undoing a change a crash cut off") from None
 
     # ---- opening ----------------------------------------------------------------------------------------
     def _check_header(self) -> None:
@@ -313,27 +483,18 @@ class Project:
         if head != SQLITE_HEADER:
             raise ProjectError(f"{self.path}: is not a Collapse Lab project (not an SQLite database)")
 
-    def _remove_partial(self) -> None:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            p = Path(str(self.path) + suffix)
-            if p.exists():
-                try:
-                    p.unlink()
-                except OSError:
-                    pass
-
-    def _check_or_init(self, created: bool) -> None:
+    def _check_or_init(self) -> None:
         conn = self.db.conn
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         tables = self.db.table_names()
         empty = not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
-        if created or (app_id == 0 and version == 0 and empty):
+        if app_id == 0 and version == 0 and empty:  # an empty SQLite database (say, made in the sqlite3 shell)
             self.has_sweeps = True
             self.schema = SchemaReport([], [], True)
             if self.readonly:
                 raise ProjectError(f"{self.path}: is an empty database, not a Collapse Lab project")
-            self._init_schema()
+            self._init_schema(self.db)
             return
         if app_id != APPLICATION_ID:
             raise ProjectError(f"{self.path}: is an SQLite database but not a Collapse Lab project")
@@ -363,14 +524,15 @@ class Project:
         if not self.readonly:
             self._mark_interrupted()
 
-    def _init_schema(self) -> None:
-        with self.db.atomic():
+    @staticmethod
+    def _init_schema(db: Database) -> None:
+        with db.atomic():
             for stmt in statements(SCHEMA):
-                self.db.execute(stmt)
-            self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            self.db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
-            self.db.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                                     [("created_at", _now()), ("created_by", f"Collapse Lab {__version__}")])
+                db.execute(stmt)
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+            db.conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                [("created_at", _now()), ("created_by", f"Collapse Lab {__version__}")])
 
     def _migrate(self, version: int) -> None:
         """Upgrade an older file in place, in one transaction. A file opened read-only that could be written
@@ -463,6 +625,9 @@ class Project:
             yield
 
     def _writable(self, doing: str) -> None:
+        if self.full_disk:
+            raise ProjectError(f"{self.path}: the disk is full, so the project is open read-only and cannot be "
+                               f"changed ({doing}); free some space and open it again.")
         if self.readonly:
             raise ProjectError(f"{self.path}: the project is read-only, so it cannot be changed ({doing}). "
                                "Copy it to a writable folder (in the app: File > Save As).")
@@ -640,6 +805,49 @@ class Project:
         with self._guard("updating a run's status"), self.db.atomic():
             self.db.conn.executemany("UPDATE runs SET status = ?, message = ?, writer = ?, updated_at = ? WHERE id = ?",
                                      rows)
+
+    def claim(self, run_ids: Iterable[int]) -> None:
+        """Mark these runs running, written by this process, in one transaction that holds the write lock from
+        its first read: RunHeldError (nothing claimed) when another live process is computing one of them."""
+        ids = [int(r) for r in run_ids]
+        if not ids:
+            return
+        self._writable("starting a run")
+        now, tag = _now(), _writer_tag()
+        with self._guard("starting a run"), self.db.atomic(immediate=True):
+            held = []
+            for start in range(0, len(ids), 500):
+                part = ids[start:start + 500]
+                rows = self.db.execute(f"SELECT name, writer, updated_at FROM runs WHERE status = 'running' AND id IN "
+                                       f"({', '.join('?' * len(part))})", part).fetchall()
+                held += [(n, w, u) for n, w, u in rows if w != tag and _writer_alive(w if isinstance(w, str) else None)]
+            if held:
+                name, writer, since = held[0]
+                more = f" (and {len(held) - 1} more of these runs)" if len(held) > 1 else ""
+                raise RunHeldError(f"{self.path}: run {str(name)[:MAX_NAME_LENGTH]!r} is being computed by "
+                                   f"{writer_description(writer)} since {str(since)[:40]}{more}; wait for it to "
+                                   "finish or stop it, then resume")
+            self.db.conn.executemany("UPDATE runs SET status = 'running', message = NULL, writer = ?, updated_at = ? "
+                                     "WHERE id = ?", [(tag, now, rid) for rid in ids])
+
+    def release(self, run_ids: Iterable[int], message: str) -> None:
+        """Mark those of these runs that this process still holds as running interrupted, with `message`."""
+        tag, now = _writer_tag(), _now()
+        with self._guard("updating a run's status"), self.db.atomic():
+            self.db.conn.executemany("UPDATE runs SET status = 'interrupted', writer = NULL, message = ?, updated_at = ? "
+                                     "WHERE id = ? AND status = 'running' AND writer = ?",
+                                     [(message, now, int(rid), tag) for rid in run_ids])
+
+    def holders(self, runs: Iterable[RunInfo]) -> list[str]:
+        """'run 'x' is being computed by process P on H' for each of these runs another live process computes."""
+        out = []
+        with self._guard("reading the runs"):
+            for r in runs:
+                if r.status == "running" and not r.done:
+                    row = self.db.execute("SELECT writer FROM runs WHERE id = ?", [r.id]).fetchone()
+                    if row and row[0] != _writer_tag():
+                        out.append(f"run {r.name!r} is being computed by {writer_description(row[0])}")
+        return out
 
     def set_reference(self, run_id: int, reference: dict[str, Any]) -> None:
         with self._guard("saving the run's reference"), self.db.atomic():

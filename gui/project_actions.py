@@ -112,7 +112,10 @@ class ProjectActions(QMainWindow):
         else:
             self.runs_panel.set_empty_text("This project has no runs yet.\n\nChoose a scenario and a policy in "
                                            "Run setup (right) and press Start.")
-            if project.readonly:
+            if project.full_disk:
+                self.run_panel.set_can_start(False, "The disk is full, so this project is open read-only; free "
+                                             "some space and open it again to run experiments.")
+            elif project.readonly:
                 self.run_panel.set_can_start(False, "This project is read-only, so new runs cannot be added. "
                                              "Use File > Save As to continue in a writable copy.")
             else:
@@ -202,6 +205,10 @@ class ProjectActions(QMainWindow):
             return False
         self._switch_to(project, p)
         self._select_initial()
+        if project.full_disk:
+            self.dialogs.info(self, "Opened read-only", f"The disk holding {p.name} is full, so the project is open "
+                              "read-only: every run can be looked at and exported, but nothing can be computed "
+                              "until some space is freed and the project is opened again.")
         waiting = [r for r in self.runs_panel.runs() if is_resumable(r)]
         if waiting and not project.readonly:
             self.status_label.setText(f"{len(waiting)} run{'s were' if len(waiting) != 1 else ' was'} interrupted "
