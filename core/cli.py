@@ -544,14 +544,19 @@ def cmd_export(args: argparse.Namespace) -> int:
             if kind in ("png", "svg"):
                 continue
             target = sys.stdout if path == "-" else path
+            damaged: list[str] = []
             if kind == "metrics":
-                n = export.write_metrics_csv(project, runs, target)
+                n = export.write_metrics_csv(project, runs, target, damaged)
             elif kind == "histograms":
-                n = export.write_histograms_csv(project, runs, target)
+                n = export.write_histograms_csv(project, runs, target, damaged)
             elif kind == "sweeps":
                 n = export.write_sweeps_csv(project, runs, target)
             else:
-                n = export.write_samples_csv(project, runs, target, args.generation)
+                n = export.write_samples_csv(project, runs, target, args.generation, damaged)
+            for d in damaged[:20]:
+                print(f"warning: left out {d}", file=sys.stderr)
+            if len(damaged) > 20:
+                print(f"warning: left out {len(damaged) - 20} more damaged generations", file=sys.stderr)
             if target is sys.stdout:
                 sys.stdout.flush()
             print(f"wrote {n} {kind[:-1]} rows to "

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from core.output_files import replacing
-from core.store import Project, RunInfo
+from core.store import DamagedDataError, Project, RunInfo
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -58,10 +58,12 @@ def _write(target: CsvTarget, header: Sequence[str], rows: Iterable[Sequence[Any
         return _write_rows(fh, header, rows)
 
 
-def write_metrics_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget) -> int:
-    """Tidy metrics: run, replicate, generation, metric, value. Returns the number of rows."""
+def write_metrics_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget,
+                      damaged: list[str] | None = None) -> int:
+    """Tidy metrics: run, replicate, generation, metric, value. Returns the number of rows. Generations whose
+    stored metrics are damaged are left out, and named in `damaged`."""
     rows = ((name, rep, gen, metric, _fmt_float(value))
-            for name, rep, gen, metric, value in project.metrics_rows([r.id for r in runs]))
+            for name, rep, gen, metric, value in project.metrics_rows([r.id for r in runs], damaged))
     return _write(path, ("run", "replicate", "generation", "metric", "value"), rows)
 
 
@@ -85,9 +87,11 @@ def _bin_rows(run: RunInfo) -> list[tuple[Any, ...]]:
     return []
 
 
-def write_histograms_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget) -> int:
+def write_histograms_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget,
+                         damaged: list[str] | None = None) -> int:
     """run, replicate, generation, bin_left, bin_right, count; categories give their label as both edges. With
-    2-D runs, bin_left/bin_right are the x edges and two more columns, bin_bottom and bin_top, the y edges."""
+    2-D runs, bin_left/bin_right are the x edges and two more columns, bin_bottom and bin_top, the y edges.
+    Damaged generations are left out and named in `damaged`."""
     header = ["run", "replicate", "generation", "bin_left", "bin_right", "count"]
     two_d = any(_is_2d(r) for r in runs)
     if two_d:
@@ -96,7 +100,7 @@ def write_histograms_csv(project: Project, runs: Sequence[RunInfo], path: CsvTar
     def rows() -> Iterator[tuple[Any, ...]]:
         for run in runs:
             bins = _bin_rows(run)
-            gens, mat = project.histograms(run.id)
+            gens, mat = project.histograms(run.id, damaged)
             for g, counts in zip(gens, mat):
                 for i, c in enumerate(counts):
                     edges = bins[i] if i < len(bins) else (i, i + 1)
@@ -119,9 +123,10 @@ def _decoder(run: RunInfo) -> tuple[str, Any] | None:
 
 
 def write_samples_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget,
-                      generations: Sequence[int] | None = None) -> int:
+                      generations: Sequence[int] | None = None, damaged: list[str] | None = None) -> int:
     """run, replicate, generation, index, value (or value_0..value_k for vector samples) of stored samples;
-    token and category runs get one more column with the words (`text`) or the category label (`label`)."""
+    token and category runs get one more column with the words (`text`) or the category label (`label`).
+    Generations whose samples are damaged are left out and named in `damaged` (without it, they raise)."""
     width = max((int(np.prod(r.unit_shape)) if r.unit_shape else 1) for r in runs) if runs else 1
     decoders = {r.id: _decoder(r) for r in runs}
     extra = sorted({d[0] for d in decoders.values() if d is not None})
@@ -135,7 +140,13 @@ def write_samples_csv(project: Project, runs: Sequence[RunInfo], path: CsvTarget
             for g in wanted:
                 if g < 0 or g > run.last_generation:
                     continue
-                x = project.samples(run, g)
+                try:
+                    x = project.samples(run, g)
+                except DamagedDataError as exc:
+                    if damaged is None:
+                        raise
+                    damaged.append(project.message_of(exc))
+                    continue
                 pad = [""] * (width - (x[0].size if len(x) else 0))
                 for i, vals in enumerate(x.reshape(len(x), -1).tolist()):
                     words = [dec[1](vals if run.unit_shape else vals[0]) if c == dec[0] else ""

@@ -16,7 +16,7 @@ import numpy as np
 from core.engine import Simulation
 from core.params import ParamError
 from core.spec import RunEnded
-from core.store import Project, ProjectError, RunInfo
+from core.store import DamagedDataError, Project, ProjectError, RunInfo
 
 
 class DamagedState(ProjectError):
@@ -49,8 +49,11 @@ def restore_stored(project: Project, info: RunInfo, sim: Simulation, start: int,
         last_model = project.generation_row(info.id, start - 1)["model"]
         sim.restore(start, stored_loader(project, info, sim), last_model, policy_state)
         return last_model
+    except DamagedDataError as exc:
+        raise DamagedState(f"run {info.name!r} cannot be resumed: {project.message_of(exc)}") from None
     except (RunEnded, ParamError, ProjectError, KeyboardInterrupt):
         raise
     except Exception as exc:  # a damaged model or samples the scenario cannot take: never computed from
         raise DamagedState(f"run {info.name!r} cannot be resumed: the generations it would continue from (up to "
                            f"{start - 1}) are damaged ({type(exc).__name__}: {str(exc)[:200]})") from None
+

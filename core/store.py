@@ -21,6 +21,7 @@ arrays are raw little-endian buffers read with ``numpy.frombuffer``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import errno
 import functools
@@ -70,6 +71,7 @@ from core.untrusted import (
     MAX_SMALL_CHARS,
     MAX_SPEC_CHARS,
     Damaged,
+    check_reference,
     load_json,
     load_object,
     metric_value,
@@ -83,6 +85,10 @@ STATUSES = ("running", "finished", "interrupted", "failed")
 
 class ProjectError(Exception):
     """A user-facing problem with a project file; the message names the file and what is wrong."""
+
+
+class DamagedDataError(ProjectError):
+    """What the file holds cannot be what Collapse Lab wrote (a damaged page, row or value)."""
 
 
 class RunHeldError(ProjectError):
@@ -319,10 +325,10 @@ def _translate(path: Path, exc: sqlite3.Error, doing: str) -> ProjectError:
         return ProjectError(f"{path}: the project is read-only, so it cannot be changed ({doing}). "
                             "Copy it to a writable folder (in the app: File > Save As).")
     if "malformed" in low or "not a database" in low or "corrupt" in low:
-        return ProjectError(f"{path}: the project file is damaged ({text}).")
+        return DamagedDataError(f"{path}: the project file is damaged ({text}).")
     if "could not decode to utf-8" in low:  # the raw bytes would follow in the message: not for users
         column = text.split("column", 1)[1].split("with text", 1)[0].strip(" '") if "column" in text else ""
-        return ProjectError(f"{path}: the project file is damaged (a text value{f' in {column}' if column else ''} "
+        return DamagedDataError(f"{path}: the project file is damaged (a text value{f' in {column}' if column else ''} "
                             f"is not valid UTF-8, while {doing}).")
     if "unable to open" in low:
         return ProjectError(f"{path}: cannot open or create the file there (is the folder writable?).")
@@ -356,7 +362,7 @@ class Project:
         self._check_header()
         if not readonly and not os.access(self.path, os.W_OK):
             self.readonly = True
-        if not self.readonly:
+        if os.access(self.path, os.W_OK):  # also for a read-only opening (`info`) of a file that can be written
             self._settle_journal()
         try:
             self._connect()
@@ -698,8 +704,8 @@ class Project:
                           f"{dtype.str!r}")
         if load_json(d["sample_shape"], "its sample shape", MAX_SMALL_CHARS) != list(unit_shape):
             raise Damaged(f"its sample shape is not {spec.scenario}'s {list(unit_shape)}")
-        reference = {} if d["reference"] is None else load_object(d["reference"], "its reference",
-                                                                   MAX_REFERENCE_CHARS)
+        reference = {} if d["reference"] is None else check_reference(
+            load_object(d["reference"], "its reference", MAX_REFERENCE_CHARS))
         try:
             versions = load_object(d["versions"], "its versions", MAX_SMALL_CHARS)
             versions = {str(k): str(v)[:200] for k, v in versions.items()}
@@ -744,7 +750,7 @@ class Project:
                 try:
                     runs.append(self._row_to_info(r, cols))
                 except ProjectError as exc:
-                    damaged.append(self._without_path(exc))
+                    damaged.append(self.message_of(exc))
             return runs, damaged
         with self._guard("reading the list of runs"):
             ids = [int(r[0]) for r in self.db.execute("SELECT id FROM runs ORDER BY id").fetchall()]
@@ -752,10 +758,11 @@ class Project:
             try:
                 runs.append(self.run(run_id))
             except ProjectError as exc:
-                damaged.append(f"run id {run_id}: {self._without_path(exc)}")
+                damaged.append(f"run id {run_id}: {self.message_of(exc)}")
         return runs, damaged
 
-    def _without_path(self, exc: ProjectError) -> str:
+    def message_of(self, exc: ProjectError) -> str:
+        """A ProjectError's message without the leading path of this project."""
         text = str(exc)
         prefix = f"{self.path}: "
         return text[len(prefix):] if text.startswith(prefix) else text
@@ -997,8 +1004,8 @@ class Project:
                     "curve": None if row[4] is None else np.frombuffer(row[4], dtype="<f4"),
                     "note": None if row[5] is None else _shortened(str(row[5]), 2000)}
         except (ValueError, TypeError) as exc:
-            raise ProjectError(f"{self.path}: the project file is damaged (run {run_id} generation {generation}: "
-                               f"{exc})") from None
+            raise DamagedDataError(f"{self.path}: the project file is damaged (run {run_id} generation {generation}: "
+                                   f"{exc})") from None
 
     def histogram(self, run_id: int, generation: int) -> np.ndarray:
         with self._guard("reading a histogram"):
@@ -1008,19 +1015,24 @@ class Project:
             raise ProjectError(f"{self.path}: run {run_id} has no generation {generation}")
         return np.frombuffer(row[0], dtype="<i4").astype(np.int64)
 
-    def histograms(self, run_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """(generations, counts matrix generations x bins) of a run."""
+    def histograms(self, run_id: int, damaged: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(generations, counts matrix generations x bins) of a run. A generation whose counts are not a BLOB of
+        the run's bin count (the most common length) is left out and named in `damaged`."""
         with self._guard("reading histograms"):
             rows = self.db.execute("SELECT generation, histogram FROM generations WHERE id BETWEEN ? AND ? ORDER BY "
                                    "id", run_keys(run_id)).fetchall()
-        if not rows:
+        blobs = [r for r in rows if isinstance(r[1], bytes) and len(r[1]) % 4 == 0]
+        if blobs:
+            width = collections.Counter(len(r[1]) for r in blobs).most_common(1)[0][0]
+            blobs = [r for r in blobs if len(r[1]) == width]
+        if damaged is not None and len(blobs) < len(rows):
+            good = {r[0] for r in blobs}
+            damaged.extend(f"run id {run_id} generation {r[0]}: its histogram is damaged" for r in rows
+                           if r[0] not in good)
+        if not blobs:
             return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.int64)
-        gens = np.array([r[0] for r in rows], dtype=np.int64)
-        try:
-            mat = np.stack([np.frombuffer(r[1], dtype="<i4") for r in rows]).astype(np.int64)
-        except (ValueError, TypeError) as exc:
-            raise ProjectError(f"{self.path}: the project file is damaged (the histograms of run {run_id}: "
-                               f"{exc})") from None
+        gens = np.array([r[0] for r in blobs], dtype=np.int64)
+        mat = np.frombuffer(b"".join(r[1] for r in blobs), dtype="<i4").reshape(len(blobs), -1).astype(np.int64)
         return gens, mat
 
     def samples(self, run: RunInfo, generation: int) -> np.ndarray:
@@ -1045,8 +1057,8 @@ class Project:
             if run.dtype.kind == "f" and not np.isfinite(flat).all():
                 raise Damaged("some are not finite numbers")
         except Damaged as exc:
-            raise ProjectError(f"{self.path}: the samples of run {run.name!r} generation {generation} are damaged "
-                               f"({exc})") from None
+            raise DamagedDataError(f"{self.path}: the samples of run {run.name!r} generation {generation} are "
+                                   f"damaged ({exc})") from None
         return flat.reshape((-1, *run.unit_shape)) if run.unit_shape else flat
 
     def metric_names(self, run_id: int) -> list[str]:

@@ -79,3 +79,60 @@ def text_value(v: Any, what: str, limit: int = 1000) -> str:
     if len(v) > limit:
         raise Damaged(f"{what} is {len(v):,} characters long (at most {limit:,})")
     return v
+
+
+def _numbers(v: Any, what: str, minimum: int = 0, increasing: bool = False) -> None:
+    if not isinstance(v, list) or len(v) < minimum or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in v):
+        raise Damaged(f"{what} is not a list of {f'at least {minimum} ' if minimum else ''}finite numbers")
+    if increasing and any(b <= a for a, b in zip(v, v[1:])):
+        raise Damaged(f"{what} is not increasing")
+
+
+def _texts(v: Any, what: str) -> None:
+    if not isinstance(v, list) or not all(isinstance(x, str) and len(x) <= 1000 for x in v):
+        raise Damaged(f"{what} is not a list of names")
+
+
+def check_reference(ref: dict[str, Any]) -> dict[str, Any]:
+    """A run's stored reference (bins, grids, vocabulary...) with the shape the views and exports read."""
+    bins = ref.get("bins")
+    if bins is not None:
+        if not isinstance(bins, dict):
+            raise Damaged("its bins are not an object")
+        kind = bins.get("kind")
+        if kind == "1d":
+            _numbers(bins.get("edges"), "its bin edges", 2, increasing=True)
+        elif kind == "2d":
+            _numbers(bins.get("x_edges"), "its x bin edges", 2, increasing=True)
+            _numbers(bins.get("y_edges"), "its y bin edges", 2, increasing=True)
+        elif kind == "categories":
+            _texts(bins.get("labels"), "its category labels")
+        else:
+            raise Damaged(f"its bins are of an unknown kind {str(kind)[:20]!r}")
+    for key in ("grid", "real_probs", "true_w", "real_class_shares"):
+        if key in ref:
+            _numbers(ref[key], f"its {key}")
+    if "grid2d" in ref:
+        g = ref["grid2d"]
+        if not isinstance(g, dict):
+            raise Damaged("its grid2d is not an object")
+        _numbers(g.get("x"), "its grid2d x", 2)
+        _numbers(g.get("y"), "its grid2d y", 2)
+    if "vocab" in ref:
+        _texts(ref["vocab"], "its vocabulary")
+    if "image_shape" in ref:
+        s = ref["image_shape"]
+        if not (isinstance(s, list) and len(s) == 2 and all(type(n) is int and 1 <= n <= 4096 for n in s)):
+            raise Damaged("its image shape is not two positive whole numbers")
+    for key in ("pixel_max", "real_std", "p1", "p99", "noise"):
+        if key in ref and (isinstance(ref[key], bool) or not isinstance(ref[key], int | float)
+                           or not math.isfinite(ref[key])):
+            raise Damaged(f"its {key} is not a finite number")
+    if "real_mean" in ref:
+        m = ref["real_mean"]
+        if isinstance(m, list):
+            _numbers(m, "its real_mean")
+        elif isinstance(m, bool) or not isinstance(m, int | float) or not math.isfinite(m):
+            raise Damaged("its real_mean is not a finite number")
+    return ref
