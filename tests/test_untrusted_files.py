@@ -139,6 +139,7 @@ SQL_OBJECTS = {
     "expression index": "CREATE INDEX fat ON runs (length(zeroblob(100000000)))",
     "partial index": "CREATE INDEX part ON generations (n_samples) WHERE n_samples > 0",
     "table with a foreign key": "CREATE TABLE notes (run_id INTEGER REFERENCES runs (id) ON DELETE RESTRICT)",
+    "virtual table": "CREATE VIRTUAL TABLE search USING fts5(body)",  # and its shadow tables
 }
 
 
