@@ -364,9 +364,8 @@ def test_a_csv_path_in_a_stored_spec_that_is_a_device_or_a_pipe_is_refused_quick
         project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "d.csv"
     data.write_text("x\n" + "\n".join(str(v) for v in np.random.default_rng(0).normal(size=300)) + "\n")
-    code, _, err = cli(["run", "-o", str(project), "--scenario", "csv", "--set", f"path={data}", "--generations", "3",
-                        "--samples", "100", "-q", "--workers", "1", "--name", "csv"], capsys)
-    assert code == 0, err
+    assert main(["run", "-o", str(project), "--scenario", "csv", "--set", f"path={data}", "--generations", "3",
+                 "--samples", "100", "-q", "--workers", "1", "--name", "csv"]) == 0  # (not traced: setting up)
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     for target in ("/dev/zero", "/dev/urandom", str(fifo)):
@@ -503,3 +502,28 @@ def test_disk_full_while_creating_says_nothing_was_created(tmp_path: Path, monke
         Project(tmp_path / "x.collapse", create=True)
     assert "resume" not in str(info.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_being_computed_elsewhere_is_not_resumed_twice(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "sw.collapse"
+    assert main(["sweep", "--policy", "mix", "--grid", "alpha=0,0.5", "--generations", "4", "--samples", "50",
+                 "-q", "--workers", "1", "-o", str(path)]) == 0
+    craft(path, "UPDATE runs SET spec = json_set(spec, '$.generations', 8), generations = 8, status = 'interrupted'")
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        tag = f"{socket.gethostname()}:{sleeper.pid}:{_started(sleeper.pid)}"
+        craft(path, "UPDATE runs SET status = 'running', writer = ?", params=(tag,))  # every run held elsewhere
+        code, _, err = cli(["sweep", "--resume", str(path), "-q", "--workers", "1"], capsys)
+        assert code == 1 and f"is being computed by process {sleeper.pid}" in err, err
+        craft(path, "UPDATE runs SET status = 'running', writer = ? WHERE id = (SELECT MIN(id) FROM runs)",
+              params=(tag,))
+        craft(path, "UPDATE runs SET status = 'interrupted', writer = NULL WHERE id != (SELECT MIN(id) FROM runs)")
+        code, _, err = cli(["sweep", "--resume", str(path), "-q", "--workers", "1"], capsys)
+        assert code == 0, err  # the free run is computed; the held one is left to its process
+        with Project(path, readonly=True) as p:
+            runs = p.runs()
+        assert [r.last_generation for r in runs] == [4, 8] and runs[0].status == "running"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
