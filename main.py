@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-
-from core.cli import GuiHooks, main
 
 
 def _open_app(path: str | None) -> int:
@@ -19,5 +18,21 @@ def _export_chart(project, runs, chart, path, size) -> None:  # type: ignore[no-
     export_chart_file(project, runs, chart, path, size)
 
 
+def _run() -> int:
+    try:
+        from core.cli import EXIT_INTERRUPTED, GuiHooks, main
+    except KeyboardInterrupt:  # Ctrl-C while starting up: nothing was opened yet
+        print("interrupted", file=sys.stderr)
+        return 130
+    try:
+        return main(sys.argv[1:], GuiHooks(open_app=_open_app, export_chart=_export_chart))
+    except KeyboardInterrupt:  # between main's own handlers (it saves and reports the work it was doing)
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        # Everything is saved and closed: a Ctrl-C while Python shuts down (joining threads) is only noise.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], GuiHooks(open_app=_open_app, export_chart=_export_chart)))
+    sys.exit(_run())

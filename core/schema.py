@@ -26,13 +26,21 @@ FORMAT_VERSION = 3
 # of 10^4 samples, up to a tenth of its cost). A run's rows are the id range [run_id * 2^32, (run_id + 1) * 2^32).
 GENERATION_KEY = 1 << 32
 
-METRICS_VALUE_SQL = ("CASE j.type WHEN 'text' THEN (CASE j.value WHEN 'inf' THEN 9e999 WHEN '-inf' THEN -9e999 END) "
-                     "ELSE j.value END")
+# The metrics view as every format-2 and format-3 file holds it (its text is compared word for word when a file
+# is opened: it must never change).
+_VIEW_VALUE_SQL = ("CASE j.type WHEN 'text' THEN (CASE j.value WHEN 'inf' THEN 9e999 WHEN '-inf' THEN -9e999 END) "
+                   "ELSE j.value END")
+# A metric's value as the readers take it: a number, the infinities written as text, anything else NULL.
+METRICS_VALUE_SQL = ("CASE j.type WHEN 'real' THEN j.value WHEN 'integer' THEN j.value WHEN 'text' THEN (CASE j.value "
+                     "WHEN 'inf' THEN 9e999 WHEN '-inf' THEN -9e999 END) END")
 # Which generations' metrics the SQL readers take (json_each fails the whole query on one malformed object):
 # JSON as Collapse Lab writes it (no NaN tokens, nested at most SQLite's 2000 deep) and of a size it writes.
-METRICS_READABLE = f"length(metrics) <= {MAX_METRICS_CHARS} AND json_valid(metrics)"
+METRICS_READABLE = (f"length(metrics) <= {MAX_METRICS_CHARS} AND json_valid(metrics) AND json_type(metrics) = "
+                    "'object'")
+# A generation row's generation, from its key (always an integer, whatever its generation column holds)
+GENERATION_OF_ID = "(id & 4294967295)"
 METRICS_VIEW = f"""CREATE VIEW metrics AS
-    SELECT g.run_id AS run_id, g.generation AS generation, j.key AS metric, {METRICS_VALUE_SQL} AS value
+    SELECT g.run_id AS run_id, g.generation AS generation, j.key AS metric, {_VIEW_VALUE_SQL} AS value
     FROM generations AS g, json_each(g.metrics) AS j"""
 
 SCHEMA = """

@@ -26,6 +26,7 @@ import contextlib
 import errno
 import functools
 import glob
+import inspect
 import json
 import math
 import os
@@ -33,7 +34,7 @@ import shlex
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from core.schema import (
     APPLICATION_ID,
     FORMAT_VERSION,
     GENERATION_KEY,
+    GENERATION_OF_ID,
     METRICS_READABLE,
     MIGRATIONS,
     SCHEMA,
@@ -82,6 +84,11 @@ from core.untrusted import (
 SQLITE_HEADER = b"SQLite format 3\x00"
 DEFAULT_SAMPLES_BUDGET = 1_000_000
 STATUSES = ("running", "finished", "interrupted", "failed")
+
+# A runs row's last stored generation (-1: none), for a query over runs
+_LAST_GENERATION_SQL = ("COALESCE((SELECT MAX(g.id) - runs.id * 4294967296 FROM generations g WHERE g.id BETWEEN "
+                        "runs.id * 4294967296 AND runs.id * 4294967296 + 4294967295), -1)")
+
 
 class ProjectError(Exception):
     """A user-facing problem with a project file; the message names the file and what is wrong."""
@@ -189,6 +196,13 @@ def row_key(run_id: int, generation: int) -> int:
 def run_keys(run_id: int) -> tuple[int, int]:
     """The first and last id a run's generation rows can have (for ``id BETWEEN ? AND ?``)."""
     return int(run_id) * GENERATION_KEY, int(run_id) * GENERATION_KEY + GENERATION_KEY - 1
+
+
+def _blob(value: Any, what: str) -> bytes:
+    """A stored array's bytes: a BLOB of whole 4-byte values, else Damaged."""
+    if not isinstance(value, bytes) or len(value) % 4:
+        raise Damaged(f"{what} is not an array of 4-byte values")
+    return value
 
 
 def _shortened(text: str, limit: int) -> str:
@@ -337,6 +351,41 @@ def _translate(path: Path, exc: sqlite3.Error, doing: str) -> ProjectError:
     return ProjectError(f"{path}: {doing} failed: {text}")
 
 
+_DECODING_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, UnicodeDecodeError, RecursionError)
+
+
+def reading(doing: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A reader of a project's data (a Project method, or a function whose first argument is a Project): an
+    SQLite error becomes one ProjectError, and a value that cannot be decoded (the file is damaged there) a
+    DamagedDataError, whatever the reader was doing with it."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def fail(project: Project, exc: BaseException) -> ProjectError:
+            if isinstance(exc, sqlite3.Error):
+                return _translate(project.path, exc, doing)
+            return DamagedDataError(f"{project.path}: the project file is damaged ({doing}: {type(exc).__name__}: "
+                                    f"{str(exc)[:200]})")
+
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def generator(project: Project, *args: Any, **kwargs: Any) -> Iterator[Any]:
+                try:
+                    yield from fn(project, *args, **kwargs)
+                except (sqlite3.Error, *_DECODING_ERRORS) as exc:
+                    raise fail(project, exc) from None
+            return generator
+
+        @functools.wraps(fn)
+        def plain(project: Project, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(project, *args, **kwargs)
+            except (sqlite3.Error, *_DECODING_ERRORS) as exc:
+                raise fail(project, exc) from None
+        return plain
+
+    return wrap
+
+
 class Project:
     """An open project file. One instance per thread (SQLite connections are not shared)."""
 
@@ -390,6 +439,9 @@ class Project:
             self._check_or_init()
         except BaseException as exc:
             conn.close()
+            if isinstance(exc, UnicodeDecodeError):  # a name in the schema that is not text
+                raise DamagedDataError(f"{self.path}: the project file is damaged (its list of tables cannot be "
+                                       "read)") from None
             if isinstance(exc, sqlite3.Error):
                 if self.readonly and self._hot_journal():
                     raise ProjectError(self._journal_message()) from None
@@ -589,14 +641,25 @@ class Project:
             conn.execute(f"PRAGMA user_version = {version}")
 
     def _mark_interrupted(self) -> None:
-        rows = self.db.execute("SELECT id, writer FROM runs WHERE status = 'running'").fetchall()
-        dead = [rid for rid, writer in rows if not _writer_alive(writer)]
-        if dead:
+        """Honest statuses for runs whose writer is gone: interrupted, or finished when every generation is in
+        the file (a writer killed between its last commit and recording the status)."""
+        # read as bytes: text that is not UTF-8 in one row must not stop the others being settled
+        rows = self.db.execute(f"SELECT id, CAST(writer AS BLOB), CAST(status AS BLOB), generations, "
+                               f"({_LAST_GENERATION_SQL}) FROM runs WHERE status != 'finished'").fetchall()
+        changes = []
+        for rid, writer, status, target, last in rows:
+            writer = writer.decode("utf-8", "replace") if isinstance(writer, bytes) else None
+            status = status.decode("utf-8", "replace") if isinstance(status, bytes) else None
+            alive = status == "running" and _writer_alive(writer if isinstance(writer, str) else None)
+            if not alive and isinstance(target, int) and last >= target:
+                changes.append(("finished", None, rid))
+            elif status == "running" and not alive:
+                changes.append(("interrupted", "the process writing it stopped; resume to continue", rid))
+        if changes:
+            now = _now()
             with self.db.atomic():
-                for rid in dead:
-                    self.db.execute("UPDATE runs SET status = 'interrupted', writer = NULL, message = COALESCE("
-                                    "message, 'the process writing it stopped; resume to continue'), updated_at = ? "
-                                    "WHERE id = ?", [_now(), rid])
+                self.db.conn.executemany("UPDATE runs SET status = ?, writer = NULL, message = COALESCE(?, message), "
+                                         "updated_at = ? WHERE id = ?", [(s, m, now, rid) for s, m, rid in changes])
 
     def close(self) -> None:
         """Checkpoint the WAL back into the file and close."""
@@ -657,6 +720,7 @@ class Project:
                  int(samples_budget), json.dumps(library_versions()), now, now])
             return int(cur.lastrowid)
 
+    @reading("reading the run names")
     def taken_names(self) -> set[str]:
         """Every run name and group name in the project (a new run or group must differ from all of them)."""
         with self._guard("reading the run names"):
@@ -693,7 +757,7 @@ class Project:
         if status not in STATUSES:
             raise Damaged(f"its status {status[:40]!r} is not one of {', '.join(STATUSES)}")
         if status == "running" and not _writer_alive(d["writer"] if isinstance(d["writer"], str) else None):
-            status = "interrupted"
+            status = "finished" if d["last_generation"] >= spec.generations else "interrupted"
         for key in ("scenario", "policy"):
             if d[key] != getattr(spec, key):
                 raise Damaged(f"its {key} column ({str(d[key])[:40]!r}) differs from its settings' "
@@ -723,8 +787,7 @@ class Project:
             created_at=_shortened(str(d["created_at"]), 40), updated_at=_shortened(str(d["updated_at"]), 40),
         )
 
-    _RUN_SQL = ("SELECT runs.*, COALESCE((SELECT MAX(g.id) - runs.id * 4294967296 FROM generations g WHERE g.id "
-                "BETWEEN runs.id * 4294967296 AND runs.id * 4294967296 + 4294967295), -1) AS last_generation FROM runs")
+    _RUN_SQL = f"SELECT runs.*, ({_LAST_GENERATION_SQL}) AS last_generation FROM runs"
 
     def runs(self) -> list[RunInfo]:
         """All readable runs, in creation order (``read_runs`` also says which rows are damaged)."""
@@ -888,6 +951,7 @@ class Project:
                                      [(sweep_id, int(i), json.dumps(v), g) for i, v, g in cells])
         return sweep_id
 
+    @reading("reading the sweeps")
     def sweep_names(self) -> set[str]:
         if not self.has_sweeps:
             return set()
@@ -895,37 +959,39 @@ class Project:
             return {r[0] for r in self.db.execute("SELECT name FROM sweeps").fetchall()}
 
     def sweeps(self) -> tuple[list[SweepInfo], list[str]]:
-        """The readable sweeps in creation order, and one message per damaged sweep row."""
+        """The readable sweeps in creation order, and one message per damaged sweep (a damaged one hides no
+        other: each is read on its own)."""
+        from core.sweep import SweepSpec
+
         if not self.has_sweeps:
             return [], []
         with self._guard("reading the sweeps"):
-            rows = self.db.execute("SELECT id, name, spec, status, created_at, updated_at FROM sweeps ORDER BY id"
-                                   ).fetchall()
-            cells = self.db.execute("SELECT sweep_id, cell, params, group_name FROM sweep_cells ORDER BY sweep_id, "
-                                    "cell").fetchall()
-        by_sweep: dict[int, list[SweepCell]] = {}
-        bad: set[int] = set()
-        for sid, cell, params, group in cells:
-            try:
-                values = json.loads(params)
-                if not isinstance(values, dict) or not isinstance(group, str) or not isinstance(cell, int):
-                    raise ValueError("not an object")
-                by_sweep.setdefault(sid, []).append(SweepCell(cell, {str(k): str(v) for k, v in values.items()},
-                                                              group))
-            except (ValueError, TypeError, RecursionError):
-                bad.add(sid)
+            ids = [int(r[0]) for r in self.db.execute("SELECT id FROM sweeps ORDER BY id").fetchall()]
         out, damaged = [], []
-        for sid, name, spec, status, created, updated in rows:
+        for sid in ids:
+            label = f"id {sid}"
             try:
-                if sid in bad:
-                    raise ValueError("a cell's values cannot be read")
-                d = json.loads(spec)
-                if not isinstance(d, dict):
-                    raise ValueError("its specification is not an object")
-                out.append(SweepInfo(int(sid), str(name), d, str(status), by_sweep.get(sid, []), str(created),
-                                     str(updated)))
-            except (ValueError, TypeError, RecursionError) as exc:
-                damaged.append(f"sweep {name!r}: {exc}")
+                with self._guard("reading a sweep"):
+                    row = self.db.execute("SELECT name, spec, status, created_at, updated_at FROM sweeps WHERE id = ?",
+                                          [sid]).fetchone()
+                    cell_rows = self.db.execute("SELECT cell, params, group_name FROM sweep_cells WHERE sweep_id = ? "
+                                                "ORDER BY cell", [sid]).fetchall()
+                name, spec, status, created, updated = row
+                label = repr(name[:MAX_NAME_LENGTH]) if isinstance(name, str) else f"id {sid}"
+                d = load_object(spec, "its specification", MAX_SPEC_CHARS)
+                SweepSpec.from_json(d)  # the shape the readers rely on
+                cells = []
+                for cell, params, group in cell_rows:
+                    values = load_object(params, "a cell's values", MAX_SMALL_CHARS)
+                    cells.append(SweepCell(whole_number(cell, "a cell's index", 0, 2**31 - 1),
+                                           {str(k)[:200]: str(v)[:200] for k, v in values.items()},
+                                           text_value(group, "a cell's group")))
+                out.append(SweepInfo(sid, text_value(name, "its name"), d, text_value(status, "its status", 40),
+                                     cells, str(created)[:40], str(updated)[:40]))
+            except ProjectError as exc:
+                damaged.append(f"sweep id {sid}: {self.message_of(exc)}")
+            except (ValueError, TypeError) as exc:  # Damaged, ParamError
+                damaged.append(f"sweep {label}: {exc}")
         return out, damaged
 
     def set_sweep_status(self, sweep_id: int, status: str) -> None:
@@ -977,17 +1043,20 @@ class Project:
         return ([key, run.id, record.generation, model, n, len(stored), hist, curve, metrics, record.note, now],
                 [key, run.id, record.generation, data])
 
+    @reading("reading a run's notes")
     def last_note(self, run_id: int) -> str | None:
         """The latest generation note of a run, as 'generation g: note', or None."""
-        row = self.db.execute("SELECT generation, note FROM generations WHERE id BETWEEN ? AND ? AND note IS NOT "
+        row = self.db.execute(f"SELECT {GENERATION_OF_ID}, note FROM generations WHERE id BETWEEN ? AND ? AND note IS NOT "
                               "NULL ORDER BY id DESC LIMIT 1", run_keys(run_id)).fetchone()
         return None if row is None else f"generation {row[0]}: {row[1]}"
 
+    @reading("reading a run's generations")
     def last_generation(self, run_id: int) -> int:
         lo, hi = run_keys(run_id)
         row = self.db.execute("SELECT MAX(id) FROM generations WHERE id BETWEEN ? AND ?", [lo, hi]).fetchone()
         return -1 if row[0] is None else int(row[0]) - lo
 
+    @reading("reading a generation")
     def generation_row(self, run_id: int, generation: int) -> dict[str, Any]:
         """Model parameters (decoded), counts and note of one generation."""
         with self._guard("reading a generation"):
@@ -1000,26 +1069,30 @@ class Project:
             return {"model": load_object(row[0], "its model", MAX_MODEL_CHARS),
                     "n_samples": whole_number(row[1], "its sample count", 0, MAX_SAMPLES),
                     "n_stored": whole_number(row[2], "its stored-sample count", 0, MAX_SAMPLES),
-                    "histogram": np.frombuffer(row[3], dtype="<i4").astype(np.int64),
-                    "curve": None if row[4] is None else np.frombuffer(row[4], dtype="<f4"),
+                    "histogram": np.frombuffer(_blob(row[3], "its histogram"), dtype="<i4").astype(np.int64),
+                    "curve": None if row[4] is None else np.frombuffer(_blob(row[4], "its curve"), dtype="<f4"),
                     "note": None if row[5] is None else _shortened(str(row[5]), 2000)}
         except (ValueError, TypeError) as exc:
             raise DamagedDataError(f"{self.path}: the project file is damaged (run {run_id} generation {generation}: "
                                    f"{exc})") from None
 
+    @reading("reading a histogram")
     def histogram(self, run_id: int, generation: int) -> np.ndarray:
         with self._guard("reading a histogram"):
             row = self.db.execute("SELECT histogram FROM generations WHERE id = ?",
                                   [row_key(run_id, generation)]).fetchone()
         if row is None:
             raise ProjectError(f"{self.path}: run {run_id} has no generation {generation}")
+        if not isinstance(row[0], bytes) or len(row[0]) % 4:
+            raise DamagedDataError(f"{self.path}: the histogram of run {run_id} generation {generation} is damaged")
         return np.frombuffer(row[0], dtype="<i4").astype(np.int64)
 
+    @reading("reading histograms")
     def histograms(self, run_id: int, damaged: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(generations, counts matrix generations x bins) of a run. A generation whose counts are not a BLOB of
         the run's bin count (the most common length) is left out and named in `damaged`."""
         with self._guard("reading histograms"):
-            rows = self.db.execute("SELECT generation, histogram FROM generations WHERE id BETWEEN ? AND ? ORDER BY "
+            rows = self.db.execute(f"SELECT {GENERATION_OF_ID}, histogram FROM generations WHERE id BETWEEN ? AND ? ORDER BY "
                                    "id", run_keys(run_id)).fetchall()
         blobs = [r for r in rows if isinstance(r[1], bytes) and len(r[1]) % 4 == 0]
         if blobs:
@@ -1035,6 +1108,7 @@ class Project:
         mat = np.frombuffer(b"".join(r[1] for r in blobs), dtype="<i4").reshape(len(blobs), -1).astype(np.int64)
         return gens, mat
 
+    @reading("reading samples")
     def samples(self, run: RunInfo, generation: int) -> np.ndarray:
         """The stored samples of a generation (all, or the reservoir when over budget): exactly as many as the
         generation says it stored, finite, else a ProjectError saying they are damaged."""
@@ -1061,6 +1135,7 @@ class Project:
                                    f"damaged ({exc})") from None
         return flat.reshape((-1, *run.unit_shape)) if run.unit_shape else flat
 
+    @reading("reading metrics")
     def metric_names(self, run_id: int) -> list[str]:
         """Names of the metrics a run recorded, in first-seen order (damaged generations are left out)."""
         with self._guard("reading metrics"):
@@ -1075,17 +1150,19 @@ class Project:
                 continue
         return list(names)
 
+    @reading("reading metrics")
     def metric_series(self, run_id: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
         """(generations, values) of one metric of one run; generations without it (or damaged) are left out."""
         path = '$."' + metric.replace('"', "") + '"'
         with self._guard("reading metrics"):
-            rows = self.db.execute(f"SELECT generation, json_extract(metrics, ?) AS v, json_type(metrics, ?) AS t "
+            rows = self.db.execute(f"SELECT {GENERATION_OF_ID}, json_extract(metrics, ?) AS v, json_type(metrics, ?) AS t "
                                    f"FROM generations WHERE id BETWEEN ? AND ? AND {METRICS_READABLE} AND t IS NOT "
                                    "NULL ORDER BY id", [path, path, *run_keys(run_id)]).fetchall()
         gens = np.array([r[0] for r in rows], dtype=np.int64)
         vals = np.array([_from_json_float(r[1]) for r in rows], dtype=np.float64)
         return gens, vals
 
+    @reading("reading metrics")
     def metrics_rows(self, run_ids: Iterable[int], damaged: list[str] | None = None
                      ) -> Iterable[tuple[str, int, int, str, float | None]]:
         """Tidy rows (run name, replicate, generation, metric, value) for export. A generation whose metrics are
@@ -1093,7 +1170,7 @@ class Project:
         for run_id in run_ids:
             info = self.run(run_id)
             with self._guard(f"reading the metrics of run {info.name!r}"):
-                cur = self.db.execute("SELECT generation, metrics FROM generations WHERE id BETWEEN ? AND ? ORDER BY "
+                cur = self.db.execute(f"SELECT {GENERATION_OF_ID}, metrics FROM generations WHERE id BETWEEN ? AND ? ORDER BY "
                                       "id", run_keys(run_id))
                 for gen, text in cur:
                     try:
@@ -1137,10 +1214,12 @@ class Project:
                 total += p.stat().st_size
         return total
 
+    @reading("measuring the stored samples")
     def run_sizes(self) -> dict[int, int]:
         """Bytes of stored samples per run."""
         with self._guard("measuring the stored samples"):
-            rows = self.db.execute("SELECT run_id, SUM(LENGTH(data)) FROM samples GROUP BY run_id").fetchall()
+            rows = self.db.execute("SELECT id >> 32, SUM(LENGTH(CAST(data AS BLOB))) FROM samples GROUP BY id >> 32"
+                                   ).fetchall()
         return {r[0]: int(r[1] or 0) for r in rows}
 
     def enable_wal(self) -> None:

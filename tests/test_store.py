@@ -151,20 +151,40 @@ def test_disk_full_keeps_every_committed_generation(tmp_path: Path) -> None:
 
 
 def test_killed_writer_is_reported_interrupted(tmp_path: Path) -> None:
+    import socket
+
     path = tmp_path / "k.collapse"
     rid = _project_with_run(path)
     con = sqlite3.connect(path)
-    con.execute("UPDATE runs SET status = 'running', writer = 'nohost-that-is-us:999999999' WHERE id = ?", [rid])
+    # killed before its last generations: interrupted; a pid of this host that is gone
+    con.execute("UPDATE runs SET status = 'running', generations = 9, spec = json_set(spec, '$.generations', 9), "
+                "writer = ? WHERE id = ?", [f"{socket.gethostname()}:999999999", rid])
     con.commit()
     con.close()
-    import socket
-
-    con = sqlite3.connect(path)
-    con.execute("UPDATE runs SET writer = ? WHERE id = ?", [f"{socket.gethostname()}:999999999", rid])
-    con.commit()
-    con.close()
+    with Project(path, readonly=True) as p:
+        assert p.run(rid).status == "interrupted"
     with Project(path) as p:
         assert p.run(rid).status == "interrupted"
+        assert "the process writing it stopped" in p.run(rid).message
+
+
+def test_a_writer_killed_after_its_last_commit_leaves_a_finished_run(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "k.collapse"
+    rid = _project_with_run(path)
+    con = sqlite3.connect(path)
+    con.execute("UPDATE runs SET status = 'running', writer = ? WHERE id = ?", [f"{socket.gethostname()}:999999999",
+                                                                             rid])
+    con.commit()
+    con.close()
+    with Project(path, readonly=True) as p:
+        assert p.run(rid).status == "finished"  # every generation is in the file
+    with Project(path) as p:
+        assert p.run(rid).status == "finished"
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT status, writer FROM runs WHERE id = ?", [rid]).fetchone() == ("finished", None)
+    con.close()
 
 
 def test_save_as_copies_everything(tmp_path: Path) -> None:
@@ -267,8 +287,8 @@ def test_a_killed_but_unreaped_writer_counts_as_stopped(tmp_path: Path) -> None:
             time.sleep(0.01)
         con = sqlite3.connect(path)
         with con:
-            con.execute("UPDATE runs SET status = 'running', writer = ? WHERE id = ?",
-                        [f"{socket.gethostname()}:{child.pid}", rid])
+            con.execute("UPDATE runs SET status = 'running', generations = 9, spec = json_set(spec, "
+                        "'$.generations', 9), writer = ? WHERE id = ?", [f"{socket.gethostname()}:{child.pid}", rid])
         con.close()
         with Project(path, readonly=True) as p:
             assert p.run(rid).status == "interrupted"
