@@ -42,6 +42,7 @@ from typing import Any
 import pytest
 
 from core.cli import EXIT_INTERRUPTED
+from tests.test_sweep import _committed as _generation_count
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
@@ -341,14 +342,7 @@ def _runs_in(path: Path) -> int:
 
 def _generations(path: Path) -> int:
     """Generations committed so far, read through a read-only connection while the writer runs (0: unreadable)."""
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.2)
-        try:
-            return con.execute("SELECT COUNT(*) FROM generations").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
+    return _generation_count(path)
 
 
 def _plan(rng: random.Random, kills: int = KILLS) -> list[tuple[signal.Signals, float]]:

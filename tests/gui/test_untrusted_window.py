@@ -90,3 +90,29 @@ def test_a_metrics_object_with_a_million_keys_does_not_hang_the_window(qtbot, wi
     assert time.perf_counter() - t0 < 10
     assert "cannot be read in places" in timeline.help_label.full_text()
     assert "k" not in [timeline.metric_combo.itemText(i) for i in range(timeline.metric_combo.count())]
+
+
+def test_the_window_does_not_compute_a_run_the_command_line_claimed_meanwhile(qtbot, window, env  # noqa: ANN001, F811
+                                                                              ) -> None:
+    import subprocess
+
+    from core.store import _started
+
+    w, d = window
+    path = env["tmp"] / "c.collapse"
+    (rid,) = _project(path, runs=1)
+    _damage(path, "UPDATE runs SET generations = 9, spec = json_set(spec, '$.generations', 9), status = "
+            "'interrupted' WHERE id = ?", rid)
+    assert w.open_project(path)  # the window lists the run as interrupted (resumable)
+    stored = _generations(path)
+    sleeper = subprocess.Popen(["sleep", "60"])  # stands for a `run --resume` that claimed the run since
+    try:
+        _damage(path, "UPDATE runs SET status = 'running', writer = ? WHERE id = ?",
+                f"{socket.gethostname()}:{sleeper.pid}:{_started(sleeper.pid)}", rid)
+        w.resume_runs([rid])
+        qtbot.waitUntil(lambda: not w.is_running(), timeout=30_000)
+        assert any(f"is being computed by process {sleeper.pid}" in text for _, text in d.errors), d.errors
+        assert _generations(path) == stored  # nothing computed twice
+    finally:
+        sleeper.kill()
+        sleeper.wait()
