@@ -622,7 +622,7 @@ def _count_runs(path: Path) -> int:
 
 
 @pytest.mark.timeout(120)
-@settings(COMMON, max_examples=examples(70))
+@settings(COMMON, max_examples=examples(45))
 @given(data=st.data())
 def test_one_edited_row_changes_nothing_else(baseline: Baseline, data: st.DataObject) -> None:
     edit = data.draw(row_edits(baseline), label="edit")
@@ -673,7 +673,7 @@ def byte_damage(draw: st.DrawFn, base: Baseline) -> ByteDamage:
 
 
 @pytest.mark.timeout(120)
-@settings(COMMON, max_examples=examples(40))
+@settings(COMMON, max_examples=examples(30))
 @given(data=st.data())
 def test_damaged_bytes_give_data_or_one_clear_error(baseline: Baseline, data: st.DataObject) -> None:
     damage = data.draw(byte_damage(baseline), label="damage")
