@@ -531,7 +531,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     outputs = _export_outputs(args)
     with Project(args.file, readonly=True) as project:
-        _note_foreign(project)
+        _opening_notes(project)
         runs = _selected_runs(project, args.run_names)
         _check_generations(runs, args.generation)
         for kind, path in outputs:  # charts first: an unknown --chart fails before any CSV is written
@@ -590,7 +590,7 @@ def _key_params(run: RunInfo) -> str:
 
 def cmd_info(args: argparse.Namespace) -> int:
     with Project(args.file, readonly=True) as project:
-        _note_foreign(project)
+        _opening_notes(project)
         runs, damaged = project.read_runs()
         sizes = project.run_sizes()
         print(f"{project.path}  ({_human_bytes(project.size_bytes())}, {len(runs)} run{'s' * (len(runs) != 1)}"
@@ -659,7 +659,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     return 0
 
 
-def _note_foreign(project: Project) -> None:
+def _opening_notes(project: Project) -> None:
     """What the user should know about how the file was opened."""
     if project.full_disk:
         print(f"note: the disk is full, so {project.path} is open read-only", file=sys.stderr)

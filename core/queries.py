@@ -32,26 +32,24 @@ def generation_span(project: Project, run_id: int, known: GenerationSpan | None 
     this run: generations are only ever appended) only the rows after known.last are counted.
     """
     lo, hi = run_keys(run_id)
-    with project._guard("reading a run's generations"):
-        first, last = project.db.execute(
-            "SELECT (SELECT MIN(id) FROM generations WHERE id BETWEEN ?1 AND ?2), "
-            "(SELECT MAX(id) FROM generations WHERE id BETWEEN ?1 AND ?2)", [lo, hi]).fetchone()
-        if first is None or last is None:
-            return GenerationSpan(0, -1, -1)
-        first, last = int(first) - lo, int(last) - lo
-        if known is not None and known.count > 0 and known.first == first and known.last <= last:
-            start, base = row_key(run_id, known.last + 1), known.count
-        else:
-            start, base = lo, 0
-        (count,) = project.db.execute("SELECT COUNT(*) FROM generations WHERE id BETWEEN ? AND ?",
-                                      [start, hi]).fetchone()
+    first, last = project.db.execute(
+        "SELECT (SELECT MIN(id) FROM generations WHERE id BETWEEN ?1 AND ?2), "
+        "(SELECT MAX(id) FROM generations WHERE id BETWEEN ?1 AND ?2)", [lo, hi]).fetchone()
+    if first is None or last is None:
+        return GenerationSpan(0, -1, -1)
+    first, last = int(first) - lo, int(last) - lo
+    if known is not None and known.count > 0 and known.first == first and known.last <= last:
+        start, base = row_key(run_id, known.last + 1), known.count
+    else:
+        start, base = lo, 0
+    (count,) = project.db.execute("SELECT COUNT(*) FROM generations WHERE id BETWEEN ? AND ?",
+                                  [start, hi]).fetchone()
     return GenerationSpan(base + int(count), first, last)
 
 
 @reading("reading the runs")
 def run_exists(project: Project, run_id: int) -> bool:
-    with project._guard("reading the runs"):
-        return project.db.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone() is not None
+    return project.db.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone() is not None
 
 
 @reading("reading histograms")
@@ -60,9 +58,8 @@ def histograms_after(project: Project, run_id: int, after: int = -1) -> tuple[np
 
     An empty result has shape (0,) and (0, 0).
     """
-    with project._guard("reading histograms"):
-        rows = project.db.execute(f"SELECT {GENERATION_OF_ID}, histogram FROM generations WHERE id BETWEEN ? AND ? "
-                                  "ORDER BY id", [row_key(run_id, after + 1), run_keys(run_id)[1]]).fetchall()
+    rows = project.db.execute(f"SELECT {GENERATION_OF_ID}, histogram FROM generations WHERE id BETWEEN ? AND ? "
+                              "ORDER BY id", [row_key(run_id, after + 1), run_keys(run_id)[1]]).fetchall()
     if not rows:
         return np.empty(0, dtype=np.int64), np.empty((0, 0), dtype=np.int32)
     gens = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -87,11 +84,10 @@ def histograms_after(project: Project, run_id: int, after: int = -1) -> tuple[np
 def metric_series_after(project: Project, run_id: int, metric: str, after: int = -1
                         ) -> tuple[np.ndarray, np.ndarray]:
     """(generations, values) of one metric for generations > `after`; missing values are NaN."""
-    with project._guard("reading metrics"):
-        rows = project.db.execute(f"SELECT (g.id & 4294967295), {METRICS_VALUE_SQL} FROM generations AS g, "
-                                  f"json_each(g.metrics) AS j WHERE g.id BETWEEN ? AND ? AND {METRICS_READABLE} AND j.key = ? "
-                                  "ORDER BY g.id",
-                                  [row_key(run_id, after + 1), run_keys(run_id)[1], metric]).fetchall()
+    rows = project.db.execute(f"SELECT (g.id & 4294967295), {METRICS_VALUE_SQL} FROM generations AS g, "
+                              f"json_each(g.metrics) AS j WHERE g.id BETWEEN ? AND ? AND {METRICS_READABLE} AND j.key = ? "
+                              "ORDER BY g.id",
+                              [row_key(run_id, after + 1), run_keys(run_id)[1], metric]).fetchall()
     gens = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     vals = np.fromiter((np.nan if r[1] is None else r[1] for r in rows), dtype=np.float64, count=len(rows))
     return gens, vals
@@ -100,10 +96,9 @@ def metric_series_after(project: Project, run_id: int, metric: str, after: int =
 @reading("reading metrics")
 def unreadable_metrics_after(project: Project, run_id: int, after: int = -1) -> list[int]:
     """Generations > `after` of a run whose stored metrics are damaged (not JSON as Collapse Lab writes it)."""
-    with project._guard("reading metrics"):
-        rows = project.db.execute(f"SELECT {GENERATION_OF_ID} FROM generations WHERE id BETWEEN ? AND ? AND NOT "
-                                  f"({METRICS_READABLE}) ORDER BY id",
-                                  [row_key(run_id, after + 1), run_keys(run_id)[1]]).fetchall()
+    rows = project.db.execute(f"SELECT {GENERATION_OF_ID} FROM generations WHERE id BETWEEN ? AND ? AND NOT "
+                              f"({METRICS_READABLE}) ORDER BY id",
+                              [row_key(run_id, after + 1), run_keys(run_id)[1]]).fetchall()
     return [int(r[0]) for r in rows]
 
 
@@ -113,19 +108,17 @@ def metric_names(project: Project, run_ids: list[int]) -> list[str]:
     if not run_ids:
         return []
     names: set[str] = set()
-    with project._guard("reading metrics"):
-        for run_id in run_ids:
-            rows = project.db.execute("SELECT DISTINCT j.key FROM generations AS g, json_each(g.metrics) AS j "
-                                      f"WHERE g.id BETWEEN ? AND ? AND {METRICS_READABLE}", run_keys(run_id)
-                                      ).fetchall()
-            names.update(r[0] for r in rows if isinstance(r[0], str))
+    for run_id in run_ids:
+        rows = project.db.execute("SELECT DISTINCT j.key FROM generations AS g, json_each(g.metrics) AS j "
+                                  f"WHERE g.id BETWEEN ? AND ? AND {METRICS_READABLE}", run_keys(run_id)
+                                  ).fetchall()
+        names.update(r[0] for r in rows if isinstance(r[0], str))
     return sorted(names)
 
 
 @reading("reading notes")
 def notes(project: Project, run_id: int) -> list[tuple[int, str]]:
     """(generation, note) of the generations that carry a note (e.g. 'collapsed to a point')."""
-    with project._guard("reading notes"):
-        rows = project.db.execute(f"SELECT {GENERATION_OF_ID}, note FROM generations WHERE id BETWEEN ? AND ? AND note IS NOT "
-                                  "NULL AND note != '' ORDER BY id", run_keys(run_id)).fetchall()
+    rows = project.db.execute(f"SELECT {GENERATION_OF_ID}, note FROM generations WHERE id BETWEEN ? AND ? AND note IS NOT "
+                              "NULL AND note != '' ORDER BY id", run_keys(run_id)).fetchall()
     return [(int(g), str(n)) for g, n in rows]

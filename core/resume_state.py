@@ -51,7 +51,7 @@ def restore_stored(project: Project, info: RunInfo, sim: Simulation, start: int,
         return last_model
     except DamagedDataError as exc:
         raise DamagedState(f"run {info.name!r} cannot be resumed: {project.message_of(exc)}") from None
-    except (RunEnded, ParamError, ProjectError, KeyboardInterrupt):
+    except (RunEnded, ParamError, ProjectError):
         raise
     except Exception as exc:  # a damaged model or samples the scenario cannot take: never computed from
         raise DamagedState(f"run {info.name!r} cannot be resumed: the generations it would continue from (up to "

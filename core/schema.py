@@ -189,11 +189,6 @@ class SchemaReport:
 
     foreign: list[SchemaObject]
     changed: list[SchemaObject]
-    metrics_view: bool  # the format's metrics view is there as defined
-
-    @property
-    def clean(self) -> bool:
-        return not self.foreign and not self.changed
 
     def describe(self, limit: int = 5) -> str:
         items = [o.describe() for o in self.foreign + self.changed]
@@ -219,7 +214,6 @@ def inspect_schema(conn: sqlite3.Connection, version: int) -> SchemaReport:
     expected = expected_objects(version)
     foreign: list[SchemaObject] = []
     changed: list[SchemaObject] = []
-    metrics_view = False
     for kind, name, table, sql in conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"):
         obj = SchemaObject(str(kind), str(name), str(table))
         want = expected.get((obj.kind, obj.name))
@@ -230,9 +224,7 @@ def inspect_schema(conn: sqlite3.Connection, version: int) -> SchemaReport:
             # the format's metrics view (a convenience for the sqlite3 shell; the app never reads it) defined
             # otherwise is the file's own view: removable, and made again as the format defines it
             (foreign if obj.kind == "view" else changed).append(obj)
-        elif obj.kind == "view":
-            metrics_view = True
-    return SchemaReport(foreign, changed, metrics_view)
+    return SchemaReport(foreign, changed)
 
 
 def _quoted(name: str) -> str:

@@ -270,10 +270,9 @@ def writer_description(tag: str | None) -> str:
     return "another process" if parsed is None else f"process {parsed[1]} on {parsed[0]}"
 
 
-def _writer_alive(tag: str | None) -> bool:
-    if not tag:
-        return False
-    parsed = _parse_writer(tag)
+def _writer_alive(tag: object) -> bool:
+    """Whether the process a writer tag (as read from the file: any value) names may still be writing."""
+    parsed = _parse_writer(tag) if isinstance(tag, str) else None
     if parsed is None:
         return False
     host, pid, start = parsed
@@ -281,16 +280,10 @@ def _writer_alive(tag: str | None) -> bool:
         return True  # another machine: assume it may still be writing
     if pid == os.getpid():
         return start is None or start == _started(pid)
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, ValueError, OverflowError):
+    if not _pid_alive(pid):
         return False
-    except PermissionError:
-        pass
     now = _started(pid)
-    if start is not None and now is not None and now != start:
-        return False  # the pid belongs to another process now (or the machine rebooted)
-    return not _is_zombie(pid)
+    return start is None or now is None or now == start  # else the pid is another process's now (or a reboot)
 
 
 def _is_zombie(pid: int) -> bool:
@@ -317,12 +310,13 @@ def _configure(conn: sqlite3.Connection) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether a process of this machine runs (a zombie, killed but not reaped, writes nothing)."""
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, ValueError, OverflowError):
         return False
     except PermissionError:
-        return True
+        pass  # another user's process: it exists
     return not _is_zombie(pid)
 
 
@@ -343,7 +337,7 @@ def _translate(path: Path, exc: sqlite3.Error, doing: str) -> ProjectError:
     if "could not decode to utf-8" in low:  # the raw bytes would follow in the message: not for users
         column = text.split("column", 1)[1].split("with text", 1)[0].strip(" '") if "column" in text else ""
         return DamagedDataError(f"{path}: the project file is damaged (a text value{f' in {column}' if column else ''} "
-                            f"is not valid UTF-8, while {doing}).")
+                                f"is not valid UTF-8, while {doing}).")
     if "unable to open" in low:
         return ProjectError(f"{path}: cannot open or create the file there (is the folder writable?).")
     if "locked" in low or "busy" in low:
@@ -409,9 +403,10 @@ class Project:
                 raise ProjectError(f"{self.path}: no such file")
             self._create()
         self._check_header()
-        if not readonly and not os.access(self.path, os.W_OK):
+        writable = os.access(self.path, os.W_OK)
+        if not writable:
             self.readonly = True
-        if os.access(self.path, os.W_OK):  # also for a read-only opening (`info`) of a file that can be written
+        else:  # also for a read-only opening (`info`) of a file that can be written
             self._settle_journal()
         try:
             self._connect()
@@ -475,16 +470,14 @@ class Project:
                 os.replace(tmp, self.path)
             except OSError:  # a file system without hard links
                 os.replace(tmp, self.path)
-        except sqlite3.Error as exc:
-            text = str(exc).lower()
-            if "full" in text:
+        except (sqlite3.Error, OSError) as exc:
+            full = ("full" in str(exc).lower() if isinstance(exc, sqlite3.Error)
+                    else exc.errno in (errno.ENOSPC, errno.EDQUOT))
+            if full:
                 raise ProjectError(f"{self.path}: the disk is full, so the project could not be created (nothing "
                                    "was written); free some space and try again") from None
-            raise _translate(self.path, exc, "creating the project") from None
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise ProjectError(f"{self.path}: the disk is full, so the project could not be created (nothing "
-                                   "was written); free some space and try again") from None
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(self.path, exc, "creating the project") from None
             raise ProjectError(f"{self.path}: cannot create the file there ({exc.strerror})") from None
         finally:
             for suffix in ("", "-journal"):
@@ -549,7 +542,7 @@ class Project:
         empty = not conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone()
         if app_id == 0 and version == 0 and empty:  # an empty SQLite database (say, made in the sqlite3 shell)
             self.has_sweeps = True
-            self.schema = SchemaReport([], [], True)
+            self.schema = SchemaReport([], [])
             if self.readonly:
                 raise ProjectError(f"{self.path}: is an empty database, not a Collapse Lab project")
             self._init_schema(self.db)
@@ -650,7 +643,7 @@ class Project:
         for rid, writer, status, target, last in rows:
             writer = writer.decode("utf-8", "replace") if isinstance(writer, bytes) else None
             status = status.decode("utf-8", "replace") if isinstance(status, bytes) else None
-            alive = status == "running" and _writer_alive(writer if isinstance(writer, str) else None)
+            alive = status == "running" and _writer_alive(writer)
             if not alive and isinstance(target, int) and last >= target:
                 changes.append(("finished", None, rid))
             elif status == "running" and not alive:
@@ -723,8 +716,7 @@ class Project:
     @reading("reading the run names")
     def taken_names(self) -> set[str]:
         """Every run name and group name in the project (a new run or group must differ from all of them)."""
-        with self._guard("reading the run names"):
-            rows = self.db.execute("SELECT name FROM runs UNION SELECT group_name FROM runs").fetchall()
+        rows = self.db.execute("SELECT name FROM runs UNION SELECT group_name FROM runs").fetchall()
         return {r[0] for r in rows}
 
     def unique_name(self, base: str, names: set[str] | None = None) -> str:
@@ -756,7 +748,7 @@ class Project:
         status = text_value(d["status"], "its status")
         if status not in STATUSES:
             raise Damaged(f"its status {status[:40]!r} is not one of {', '.join(STATUSES)}")
-        if status == "running" and not _writer_alive(d["writer"] if isinstance(d["writer"], str) else None):
+        if status == "running" and not _writer_alive(d["writer"]):
             status = "finished" if d["last_generation"] >= spec.generations else "interrupted"
         for key in ("scenario", "policy"):
             if d[key] != getattr(spec, key):
@@ -890,7 +882,7 @@ class Project:
                 part = ids[start:start + 500]
                 rows = self.db.execute(f"SELECT name, writer, updated_at FROM runs WHERE status = 'running' AND id IN "
                                        f"({', '.join('?' * len(part))})", part).fetchall()
-                held += [(n, w, u) for n, w, u in rows if w != tag and _writer_alive(w if isinstance(w, str) else None)]
+                held += [(n, w, u) for n, w, u in rows if w != tag and _writer_alive(w)]
             if held:
                 name, writer, since = held[0]
                 more = f" (and {len(held) - 1} more of these runs)" if len(held) > 1 else ""
@@ -955,8 +947,7 @@ class Project:
     def sweep_names(self) -> set[str]:
         if not self.has_sweeps:
             return set()
-        with self._guard("reading the sweeps"):
-            return {r[0] for r in self.db.execute("SELECT name FROM sweeps").fetchall()}
+        return {r[0] for r in self.db.execute("SELECT name FROM sweeps").fetchall()}
 
     def sweeps(self) -> tuple[list[SweepInfo], list[str]]:
         """The readable sweeps in creation order, and one message per damaged sweep (a damaged one hides no
@@ -1059,10 +1050,9 @@ class Project:
     @reading("reading a generation")
     def generation_row(self, run_id: int, generation: int) -> dict[str, Any]:
         """Model parameters (decoded), counts and note of one generation."""
-        with self._guard("reading a generation"):
-            row = self.db.execute(
-                "SELECT model, n_samples, n_stored, histogram, curve, note FROM generations WHERE id = ?",
-                [row_key(run_id, generation)]).fetchone()
+        row = self.db.execute(
+            "SELECT model, n_samples, n_stored, histogram, curve, note FROM generations WHERE id = ?",
+            [row_key(run_id, generation)]).fetchone()
         if row is None:
             raise ProjectError(f"{self.path}: run {run_id} has no generation {generation}")
         try:
@@ -1078,9 +1068,8 @@ class Project:
 
     @reading("reading a histogram")
     def histogram(self, run_id: int, generation: int) -> np.ndarray:
-        with self._guard("reading a histogram"):
-            row = self.db.execute("SELECT histogram FROM generations WHERE id = ?",
-                                  [row_key(run_id, generation)]).fetchone()
+        row = self.db.execute("SELECT histogram FROM generations WHERE id = ?",
+                              [row_key(run_id, generation)]).fetchone()
         if row is None:
             raise ProjectError(f"{self.path}: run {run_id} has no generation {generation}")
         if not isinstance(row[0], bytes) or len(row[0]) % 4:
@@ -1091,9 +1080,8 @@ class Project:
     def histograms(self, run_id: int, damaged: list[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(generations, counts matrix generations x bins) of a run. A generation whose counts are not a BLOB of
         the run's bin count (the most common length) is left out and named in `damaged`."""
-        with self._guard("reading histograms"):
-            rows = self.db.execute(f"SELECT {GENERATION_OF_ID}, histogram FROM generations WHERE id BETWEEN ? AND ? ORDER BY "
-                                   "id", run_keys(run_id)).fetchall()
+        rows = self.db.execute(f"SELECT {GENERATION_OF_ID}, histogram FROM generations WHERE id BETWEEN ? AND ? ORDER BY "
+                               "id", run_keys(run_id)).fetchall()
         blobs = [r for r in rows if isinstance(r[1], bytes) and len(r[1]) % 4 == 0]
         if blobs:
             width = collections.Counter(len(r[1]) for r in blobs).most_common(1)[0][0]
@@ -1112,9 +1100,8 @@ class Project:
     def samples(self, run: RunInfo, generation: int) -> np.ndarray:
         """The stored samples of a generation (all, or the reservoir when over budget): exactly as many as the
         generation says it stored, finite, else a ProjectError saying they are damaged."""
-        with self._guard("reading samples"):
-            row = self.db.execute("SELECT s.data, g.n_stored FROM samples AS s LEFT JOIN generations AS g ON g.id = "
-                                  "s.id WHERE s.id = ?", [row_key(run.id, generation)]).fetchone()
+        row = self.db.execute("SELECT s.data, g.n_stored FROM samples AS s LEFT JOIN generations AS g ON g.id = "
+                              "s.id WHERE s.id = ?", [row_key(run.id, generation)]).fetchone()
         if row is None:
             raise ProjectError(f"{self.path}: run {run.name!r} has no generation {generation}")
         data, n_stored = row
@@ -1138,10 +1125,9 @@ class Project:
     @reading("reading metrics")
     def metric_names(self, run_id: int) -> list[str]:
         """Names of the metrics a run recorded, in first-seen order (damaged generations are left out)."""
-        with self._guard("reading metrics"):
-            lo, hi = run_keys(run_id)
-            rows = self.db.execute("SELECT metrics FROM generations WHERE id IN (?, ?, (SELECT MAX(id) FROM "
-                                   "generations WHERE id BETWEEN ? AND ?))", [lo, lo + 1, lo, hi]).fetchall()
+        lo, hi = run_keys(run_id)
+        rows = self.db.execute("SELECT metrics FROM generations WHERE id IN (?, ?, (SELECT MAX(id) FROM "
+                               "generations WHERE id BETWEEN ? AND ?))", [lo, lo + 1, lo, hi]).fetchall()
         names: dict[str, None] = {}
         for (text,) in rows:
             try:
@@ -1154,10 +1140,9 @@ class Project:
     def metric_series(self, run_id: int, metric: str) -> tuple[np.ndarray, np.ndarray]:
         """(generations, values) of one metric of one run; generations without it (or damaged) are left out."""
         path = '$."' + metric.replace('"', "") + '"'
-        with self._guard("reading metrics"):
-            rows = self.db.execute(f"SELECT {GENERATION_OF_ID}, json_extract(metrics, ?) AS v, json_type(metrics, ?) AS t "
-                                   f"FROM generations WHERE id BETWEEN ? AND ? AND {METRICS_READABLE} AND t IS NOT "
-                                   "NULL ORDER BY id", [path, path, *run_keys(run_id)]).fetchall()
+        rows = self.db.execute(f"SELECT {GENERATION_OF_ID}, json_extract(metrics, ?) AS v, json_type(metrics, ?) AS t "
+                               f"FROM generations WHERE id BETWEEN ? AND ? AND {METRICS_READABLE} AND t IS NOT "
+                               "NULL ORDER BY id", [path, path, *run_keys(run_id)]).fetchall()
         gens = np.array([r[0] for r in rows], dtype=np.int64)
         vals = np.array([_from_json_float(r[1]) for r in rows], dtype=np.float64)
         return gens, vals
@@ -1217,9 +1202,8 @@ class Project:
     @reading("measuring the stored samples")
     def run_sizes(self) -> dict[int, int]:
         """Bytes of stored samples per run."""
-        with self._guard("measuring the stored samples"):
-            rows = self.db.execute("SELECT id >> 32, SUM(LENGTH(CAST(data AS BLOB))) FROM samples GROUP BY id >> 32"
-                                   ).fetchall()
+        rows = self.db.execute("SELECT id >> 32, SUM(LENGTH(CAST(data AS BLOB))) FROM samples GROUP BY id >> 32"
+                               ).fetchall()
         return {r[0]: int(r[1] or 0) for r in rows}
 
     def enable_wal(self) -> None:
@@ -1248,9 +1232,8 @@ def remove_foreign_objects(path: str | os.PathLike[str]) -> list[str]:
                            "writable folder first")
     conn = sqlite3.connect(str(path), isolation_level=None)
     try:
-        conn.execute("PRAGMA busy_timeout = 10000")
-        conn.execute("PRAGMA trusted_schema = OFF")
-        conn.execute("PRAGMA foreign_keys = OFF")
+        _configure(conn)
+        conn.execute("PRAGMA foreign_keys = OFF")  # dropping a table of the file's own deletes nothing else
         conn.execute("BEGIN IMMEDIATE")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
