@@ -13,7 +13,7 @@ def _open_app(path: str | None) -> int:
 
 
 def _export_chart(project, runs, chart, path, size) -> None:  # type: ignore[no-untyped-def]
-    from gui.chart_export import export_chart_file
+    from gui.export.charts import export_chart_file
 
     export_chart_file(project, runs, chart, path, size)
 

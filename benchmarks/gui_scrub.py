@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from core.store import Project
     from gui.cache import RunCache
-    from gui.generation_panel import GenerationPanel
+    from gui.panels.generation_panel import GenerationPanel
 
     app = QApplication.instance() or QApplication([])
     project = Project(path, readonly=True)

@@ -1,5 +1,6 @@
 """Application set-up: QApplication identity (for QSettings), the Fusion look following the system's light or
-dark scheme, icons, the user data folder, and the last-resort exception hook.
+dark scheme, signal handling, the entry point, and the last-resort exception hook (icons, paths and the
+preload of heavy libraries live in gui.icons, gui.paths and gui.preload).
 
 The exception hook never shows a traceback: it writes it to ``collapse-lab.log`` in the user data folder and
 shows one clear dialog saying that committed data is safe and where the details are.
@@ -16,19 +17,18 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QObject, QPointF, QRectF, QStandardPaths, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap, QPolygonF
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from core import __version__
-from gui import main_thread_gc
+from gui.icons import icon
+from gui.paths import setup_logging, user_data_dir
+from gui.preload import preload
 
 APP_NAME = "Collapse Lab"
 ORG_NAME = "collapse-lab"
 ORG_DOMAIN = "collapse-lab.org"
-LOG_FILE = "collapse-lab.log"
-ICON_DIR = Path(__file__).resolve().parents[1] / "resources" / "icons"
-ENV_DATA_DIR = "COLLAPSE_LAB_DATA_DIR"
 ENV_THEME = "COLLAPSE_LAB_THEME"  # "light" or "dark" overrides the system scheme
 # The run worker is a thread of this process: with Python's default 5 ms GIL switch interval, every time the
 # GUI thread re-enters Python while the worker holds the GIL it can wait up to 5 ms, and a chart repaint does
@@ -38,104 +38,6 @@ GIL_SWITCH_INTERVAL_S = 0.0005
 log = logging.getLogger("collapse_lab")
 
 
-def icon(name: str) -> QIcon:
-    """An icon from resources/icons (SVG), or an empty icon when missing."""
-    path = ICON_DIR / f"{name}.svg"
-    return QIcon(str(path)) if path.exists() else QIcon()
-
-
-GLYPH_COLORS = {"start": "#2e9d4f", "play": None, "pause": None, "stop": "#d9534f", "resume": "#2f7de1",
-                "run-pause": "#d99a00"}
-
-
-def glyph_icon(name: str, color: QColor | str | None = None) -> QIcon:
-    """A crisp media glyph drawn for the current palette: play, pause, stop, first, last, prev, next, resume,
-    start, run-pause. Normal and disabled states use the palette's text colours (or `color`)."""
-    app = QGuiApplication.instance()
-    palette = QGuiApplication.palette() if app is not None else QPalette()
-    fixed = color if color is not None else GLYPH_COLORS.get(name)
-    normal = QColor(fixed) if fixed is not None else palette.color(QPalette.ColorRole.WindowText)
-    disabled = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
-    disabled.setAlpha(110)
-    result = QIcon()
-    for mode, c in ((QIcon.Mode.Normal, normal), (QIcon.Mode.Disabled, disabled)):
-        for size in (16, 24, 32):
-            result.addPixmap(_glyph_pixmap(name, c, size), mode)
-    return result
-
-
-def _glyph_pixmap(name: str, color: QColor, size: int) -> QPixmap:
-    pm = QPixmap(size, size)
-    pm.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pm)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(color)
-    s = size / 16.0
-
-    def tri(x0: float, x1: float, y0: float = 3, y1: float = 13) -> None:
-        p.drawPolygon(QPolygonF([QPointF(x0 * s, y0 * s), QPointF(x1 * s, (y0 + y1) / 2 * s),
-                                 QPointF(x0 * s, y1 * s)]))
-
-    def bar(x: float, w: float, y0: float = 3, y1: float = 13) -> None:
-        p.drawRoundedRect(QRectF(x * s, y0 * s, w * s, (y1 - y0) * s), 0.6 * s, 0.6 * s)
-
-    if name in ("play", "start"):
-        tri(4, 13)
-    elif name in ("pause", "run-pause"):
-        bar(4, 3)
-        bar(9, 3)
-    elif name == "stop":
-        bar(3.5, 9, 3.5, 12.5)
-    elif name == "resume":
-        bar(3, 2.2)
-        tri(7, 14)
-    elif name == "next":
-        tri(4, 10)
-        bar(10.5, 2)
-    elif name == "prev":
-        bar(3.5, 2)
-        p.drawPolygon(QPolygonF([QPointF(12 * s, 3 * s), QPointF(6 * s, 8 * s), QPointF(12 * s, 13 * s)]))
-    elif name == "first":
-        bar(2.5, 2)
-        p.drawPolygon(QPolygonF([QPointF(9 * s, 3 * s), QPointF(4.5 * s, 8 * s), QPointF(9 * s, 13 * s)]))
-        p.drawPolygon(QPolygonF([QPointF(14 * s, 3 * s), QPointF(9.5 * s, 8 * s), QPointF(14 * s, 13 * s)]))
-    elif name == "last":
-        tri(2, 6.5)
-        tri(7, 11.5)
-        bar(11.5, 2)
-    p.end()
-    return pm
-
-
-def user_data_dir() -> Path:
-    """The folder for the demo project and the log ($COLLAPSE_LAB_DATA_DIR overrides it); created if needed."""
-    env = os.environ.get(ENV_DATA_DIR)
-    if env:
-        path = Path(env)
-    else:
-        loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-        path = Path(loc) if loc else Path.home() / ".collapse-lab"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def setup_logging(data_dir: Path) -> Path:
-    """Log warnings and errors (with tracebacks) to the log file in the data folder; return its path."""
-    path = data_dir / LOG_FILE
-    root = logging.getLogger("collapse_lab")
-    if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path for h in root.handlers):
-        try:
-            handler = logging.FileHandler(path, encoding="utf-8")
-        except OSError:
-            return path
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-    return path
-
-
-# ---- look ---------------------------------------------------------------------------------------------------
 def is_dark(app: QGuiApplication) -> bool:
     """Whether the system (or $COLLAPSE_LAB_THEME) asks for a dark look."""
     forced = os.environ.get(ENV_THEME, "").lower()
@@ -278,44 +180,6 @@ class ErrorReporter(QObject):
             self._showing = False
 
 
-# ---- start-up ----------------------------------------------------------------------------------------------------
-PRELOAD_MODULES = ("scipy", "scipy.special", "scipy.stats", "sklearn", "sklearn.mixture", "sklearn.neighbors",
-                   "sklearn.decomposition", "sklearn.linear_model", "sklearn.datasets", "sklearn.model_selection")
-
-
-_preloaded = False
-
-
-def preload() -> None:
-    """Import the heavy libraries a run needs, on the GUI thread, once, before any worker thread starts.
-
-    Importing scikit-learn for the first time inside a worker thread while the GUI thread ran Qt timers
-    deadlocked intermittently (both threads waiting for the GIL inside the import; seen in tests/gui), so the
-    imports happen here instead, before the first run; later calls return at once. Then the start-up
-    objects are frozen out of the garbage collector's full passes, and collection moves to the GUI thread
-    (gui/main_thread_gc.py: a collection inside a worker could deadlock with the GUI thread)."""
-    global _preloaded
-    if _preloaded:
-        return
-    _preloaded = True
-    import gc
-    import importlib
-
-    app = QApplication.instance()
-    if app is not None:
-        main_thread_gc.install(app)
-
-    for name in PRELOAD_MODULES:
-        try:
-            importlib.import_module(name)
-        except Exception:  # a missing optional module only costs time later
-            log.info("could not preload %s", name, exc_info=True)
-    # Everything loaded so far (Qt wrappers, pyqtgraph, scipy, scikit-learn: ~150k objects) lives as long as
-    # the app. Freezing it keeps later full garbage collections from scanning it: unfrozen, one gen-2 pass
-    # during a run held the GIL for ~80 ms and stalled the window.
-    gc.collect()
-    gc.freeze()
-
 
 # ---- entry point ----------------------------------------------------------------------------------------------
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -369,7 +233,7 @@ def run_app(path: str | None) -> int:
     reporter.install()
     wake = install_signal_handlers(app)
 
-    from gui.main_window import MainWindow
+    from gui.window.main_window import MainWindow
 
     window = MainWindow(data_dir=data_dir)
     reporter.parent_widget = window

@@ -35,3 +35,87 @@ def test_no_core_source_names_qt_or_pickle() -> None:
                 top = name.split(".")[0]
                 assert top not in FORBIDDEN, f"{path} imports {name}"
                 assert top not in ("pickle", "marshal", "shelve"), f"{path} imports {name}"
+
+
+def _gui_import_graph() -> dict[str, set[str]]:
+    """Every module of gui/ and the gui modules it imports (at the top or inside a function)."""
+    modules = {}
+    for path in (ROOT / "gui").rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("")
+        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        modules[name] = path
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            for t in targets:
+                while t and t not in modules:
+                    t = t.rpartition(".")[0]
+                if t and t != name and not (name.startswith(t + ".") and t.count(".") < name.count(".")):
+                    graph[name].add(t)
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                found.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_circle_in_gui() -> None:
+    graph = _gui_import_graph()
+    assert "gui.window.main_window" in graph and graph["gui.window.main_window"], "the graph was not read"
+    assert _cycles(graph) == []
+
+
+def test_the_circle_check_finds_a_circle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_views_and_panels_never_touch_the_store() -> None:
+    """Views and panels get their data handed to them: they import neither the store's connection nor queries."""
+    for folder in ("views", "panels", "export"):
+        for path in (ROOT / "gui" / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.ImportFrom) and node.module in ("core.queries", "sqlite3"):
+                    raise AssertionError(f"{path} imports {node.module}")
+                if isinstance(node, ast.Import) and any(a.name == "sqlite3" for a in node.names):
+                    raise AssertionError(f"{path} imports sqlite3")

@@ -32,6 +32,7 @@ from gui.views.base import (
     finite_range,
     scenario_metric_infos,
 )
+from gui.views.run_groups import run_groups
 
 MSG_NO_PROJECT = ("Metric timelines appear here once a project is open: variance, distance to the real data, "
                   "tail mass … generation by generation.")
@@ -262,16 +263,7 @@ class TimelineView(GenerationChartPane):
 
     # ---- data ------------------------------------------------------------------------------------------------
     def _groups(self) -> list[tuple[str, list[RunInfo]]]:
-        groups: dict[str, list[RunInfo]] = {}
-        for r in self.runs:
-            groups.setdefault(r.group, []).append(r)
-        out = []
-        for g, members in groups.items():
-            if len(members) >= 2:
-                out.append((g, members))
-            else:
-                out.extend((m.name, [m]) for m in members)
-        return out
+        return run_groups(self.runs)
 
     def _collect(self) -> list[Series]:
         assert self.cache is not None

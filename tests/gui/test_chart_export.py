@@ -20,10 +20,10 @@ from core.engine import RunSpec
 from core.params import ParamError
 from core.runner import create_runs, drive
 from core.store import Project
-from gui import chart_export
 from gui.cache import RunCache
-from gui.chart_export import ExportError
-from gui.generation_panel import GenerationPanel
+from gui.export import charts as chart_export
+from gui.export.charts import ExportError
+from gui.panels.generation_panel import GenerationPanel
 
 
 @pytest.fixture(scope="module")

@@ -30,9 +30,9 @@ from core.engine import RunSpec
 from core.output_files import replacing as real_replacing
 from core.runner import create_runs, drive
 from core.store import Project
-from gui import chart_export
 from gui.cache import RunCache
-from gui.chart_export import ExportError
+from gui.export import charts as chart_export
+from gui.export.charts import ExportError
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = Path("/dev/full")

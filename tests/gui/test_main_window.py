@@ -25,7 +25,7 @@ from core.engine import RunSpec
 from core.runner import create_runs, drive
 from core.store import Project, ProjectError
 from gui.app import ErrorReporter
-from gui.main_window import Dialogs, MainWindow
+from gui.window.main_window import Dialogs, MainWindow
 from tests.simulate import drive_until
 
 WAIT_MS = 30_000

@@ -25,7 +25,7 @@ from core.scenarios.base import MetricInfo
 from core.scenarios.gaussian import GaussianScenario
 from core.store import Project, RunInfo
 from gui.cache import RunCache
-from gui.generation_panel import GenerationPanel
+from gui.panels.generation_panel import GenerationPanel
 from gui.views.timeline import group_mean_band, moving_average
 from tests.simulate import drive_until
 

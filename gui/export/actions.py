@@ -1,9 +1,9 @@
 """The main window's File > Export menu (and the toolbar's Export button): charts as PNG, SVG, clipboard image
 or CSV of what they draw; metrics, histograms and samples CSVs of the selected runs; the histogram animation.
 
-:class:`ExportActions` is one part (a mixin) of :class:`gui.main_window.MainWindow`. The files are written by
-:mod:`gui.chart_export` and :mod:`core.export` (the command line's writers); this part asks where, shows
-progress and errors, and remembers the PNG size and background (saved by :mod:`gui.settings_state`).
+:class:`ExportActions` is one part (a mixin) of :class:`gui.window.main_window.MainWindow`. The files are written by
+:mod:`gui.export.charts` and :mod:`core.export` (the command line's writers); this part asks where, shows
+progress and errors, and remembers the PNG size and background (saved by :mod:`gui.window.settings_state`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from PySide6.QtWidgets import QMainWindow, QMenu, QProgressDialog, QToolButton, 
 
 from core import export as core_export
 from core.store import Project, ProjectError, RunInfo
-from gui import chart_export
-from gui.app import icon
 from gui.cache import RunCache
 from gui.dialogs import Dialogs, save_target
-from gui.generation_panel import GenerationPanel
-from gui.runs_panel import RunsPanel
+from gui.export import charts as chart_export
+from gui.icons import icon
+from gui.panels.generation_panel import GenerationPanel
+from gui.panels.runs_panel import RunsPanel
 
 CHART_LABELS = {"distribution": "Distribution", "heatmap": "Drift heatmap", "timeline": "Timelines"}
 # kind: (submenu, action text ({} is the chart's label), tip ({} is the label in lower case))

@@ -2,7 +2,7 @@
 the distribution and heatmap show) and the selected runs (what the timelines overlay), the generation shown,
 and the Runs panel's edits (rename, delete, use a run's settings).
 
-:class:`RunSelection` is one part (a mixin) of :class:`gui.main_window.MainWindow`; the GUI thread's project
+:class:`RunSelection` is one part (a mixin) of :class:`gui.window.main_window.MainWindow`; the GUI thread's project
 connection reads and edits the runs.
 """
 
@@ -13,11 +13,11 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QStackedWidget, QWidget
 from core.store import Project, ProjectError, RunInfo
 from gui.cache import RunCache
 from gui.dialogs import Dialogs
-from gui.generation_panel import GenerationPanel
-from gui.help_panel import HelpPanel
-from gui.run_panel import RunPanel
-from gui.runs_panel import RunsPanel
-from gui.scrubber import Scrubber
+from gui.panels.generation_panel import GenerationPanel
+from gui.panels.help_panel import HelpPanel
+from gui.panels.run_panel import RunPanel
+from gui.panels.runs_panel import RunsPanel
+from gui.panels.scrubber import Scrubber
 from gui.worker import RunWorker
 
 SELECT_ALL_MAX = 4  # opening a project with this many runs or fewer overlays them all

@@ -1,7 +1,7 @@
 """The main window's run control: Start / Pause / Resume / Stop, the queue of runs waiting to be computed, the
 :class:`gui.worker.RunWorker` life cycle, and the status bar's progress line.
 
-:class:`RunControl` is one part (a mixin) of :class:`gui.main_window.MainWindow`. Every run is computed by a
+:class:`RunControl` is one part (a mixin) of :class:`gui.window.main_window.MainWindow`. Every run is computed by a
 RunWorker with its own project connection. Threads: worker signals are queued to the GUI thread and connected
 only to bound methods of the window (a lambda receiver would run in the worker thread); a signal from a worker
 that has been stopped and replaced is ignored (:meth:`RunControl._from_current_worker`).
@@ -19,14 +19,14 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar
 from core.engine import RunSpec
 from core.runner import create_runs, version_change
 from core.store import Project, ProjectError, RunInfo
-from gui.app import glyph_icon
 from gui.cache import RunCache
 from gui.demo import DEMO_READY
 from gui.dialogs import Dialogs
-from gui.generation_panel import GenerationPanel
-from gui.run_panel import RunPanel
-from gui.runs_panel import RunsPanel, is_resumable
-from gui.scrubber import Scrubber
+from gui.icons import glyph_icon
+from gui.panels.generation_panel import GenerationPanel
+from gui.panels.run_panel import RunPanel
+from gui.panels.runs_panel import RunsPanel, is_resumable
+from gui.panels.scrubber import Scrubber
 from gui.worker import RunWorker
 
 log = logging.getLogger("collapse_lab.window")
@@ -158,7 +158,7 @@ class RunControl(QMainWindow):
             self._update_actions()
             return
         run_id = self._queue.pop(0)
-        from gui.app import preload
+        from gui.preload import preload
 
         preload()  # heavy imports on this (GUI) thread, never first inside a worker
         worker = RunWorker(self.project.path, run_id)

@@ -34,8 +34,8 @@ from core.policies import POLICIES
 from core.runner import MAX_REPLICATES, default_run_name
 from core.scenarios import SCENARIOS
 from core.store import MAX_NAME_LENGTH, ProjectError, clean_run_name
-from gui.app import glyph_icon
-from gui.number_fields import FLOAT_MAX, INT_MAX, INT_MIN, NumberBox, WholeNumberBox
+from gui.icons import glyph_icon
+from gui.panels.number_fields import FLOAT_MAX, INT_MAX, INT_MIN, NumberBox, WholeNumberBox
 
 DEFAULT_GENERATIONS = 100
 FIELD_MIN_WIDTH = 72

@@ -1,9 +1,9 @@
 """The main window's project life cycle: File > New, Open, Open Recent, Open Demo, Save As, Close; opening a
 dropped file; the window title; the recent-files list (kept in QSettings).
 
-:class:`ProjectActions` is one part (a mixin) of :class:`gui.main_window.MainWindow`. The window owns the GUI
+:class:`ProjectActions` is one part (a mixin) of :class:`gui.window.main_window.MainWindow`. The window owns the GUI
 thread's :class:`core.store.Project` connection; switching projects first halts the run worker
-(:class:`gui.run_control.RunControl`), so a run in progress is paused and stays resumable.
+(:class:`gui.window.run_control.RunControl`), so a run in progress is paused and stays resumable.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QStackedWidget, QWidget
 
 from core.store import Project, ProjectError, UnsafeProjectError, remove_foreign_objects
-from gui.app import icon
 from gui.cache import RunCache
 from gui.demo import DEMO_READY, demo_selection, prepare_demo
 from gui.dialogs import Dialogs, save_target
-from gui.generation_panel import GenerationPanel
-from gui.help_panel import HelpPanel
-from gui.run_panel import RunPanel
-from gui.runs_panel import RunsPanel, is_resumable
-from gui.scrubber import Scrubber
+from gui.icons import icon
+from gui.panels.generation_panel import GenerationPanel
+from gui.panels.help_panel import HelpPanel
+from gui.panels.run_panel import RunPanel
+from gui.panels.runs_panel import RunsPanel, is_resumable
+from gui.panels.scrubber import Scrubber
 
 PROJECT_FILTER = "Collapse Lab projects (*.collapse);;All files (*)"
 MAX_RECENT = 10

@@ -1,11 +1,11 @@
 """The main window: menus, toolbar, docks (Runs, Run setup, What am I seeing?, Generation scrubber), the
 centre GenerationPanel and the status bar, put together from parts that each hold one responsibility:
 
-- :mod:`gui.project_actions`: New/Open/Recent/Demo/Save As/Close, drag-and-drop, window title, recent files;
-- :mod:`gui.run_selection`: the runs list, the current and selected runs, rename/delete;
-- :mod:`gui.run_control`: Start/Pause/Resume/Stop, the run queue, the worker and the progress line;
-- :mod:`gui.export_actions`: the Export menu (charts, CSVs, animation);
-- :mod:`gui.settings_state`: geometry, dock layout and preferences kept in QSettings;
+- :mod:`gui.window.project_actions`: New/Open/Recent/Demo/Save As/Close, drag-and-drop, window title, recent files;
+- :mod:`gui.window.run_selection`: the runs list, the current and selected runs, rename/delete;
+- :mod:`gui.window.run_control`: Start/Pause/Resume/Stop, the run queue, the worker and the progress line;
+- :mod:`gui.export.actions`: the Export menu (charts, CSVs, animation);
+- :mod:`gui.window.settings_state`: geometry, dock layout and preferences kept in QSettings;
 - :mod:`gui.dialogs`: every question the window asks (replaced by a scripted object in tests).
 
 Threads: the window owns the GUI thread's :class:`core.store.Project` connection (reads, renames, deletes,
@@ -36,18 +36,19 @@ from PySide6.QtWidgets import (
 )
 
 from gui.about import show_about
-from gui.app import icon, user_data_dir
 from gui.dialogs import Dialogs
-from gui.export_actions import ExportActions
-from gui.generation_panel import GenerationPanel
-from gui.help_panel import HelpPanel
-from gui.project_actions import ProjectActions
-from gui.run_control import RunControl
-from gui.run_panel import RunPanel
-from gui.run_selection import RunSelection
-from gui.runs_panel import RunsPanel
-from gui.scrubber import Scrubber
-from gui.settings_state import SettingsState
+from gui.export.actions import ExportActions
+from gui.icons import icon
+from gui.panels.generation_panel import GenerationPanel
+from gui.panels.help_panel import HelpPanel
+from gui.panels.run_panel import RunPanel
+from gui.panels.runs_panel import RunsPanel
+from gui.panels.scrubber import Scrubber
+from gui.paths import user_data_dir
+from gui.window.project_actions import ProjectActions
+from gui.window.run_control import RunControl
+from gui.window.run_selection import RunSelection
+from gui.window.settings_state import SettingsState
 
 __all__ = ["Dialogs", "MainWindow"]
 

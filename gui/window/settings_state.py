@@ -1,9 +1,9 @@
 """What the main window remembers between launches in QSettings: geometry, dock layout, scrubber and PNG export
 preferences, the chart options (metric, smoothing, log scales, pane sizes); and the default layout that View > Reset Layout returns to. (Recent files are kept by
-:mod:`gui.project_actions`, saved as they change.)
+:mod:`gui.window.project_actions`, saved as they change.)
 
-:class:`SettingsState` is one part (a mixin) of :class:`gui.main_window.MainWindow`; the attributes annotated on
-the class are what it uses of the window (the PNG preferences belong to :class:`gui.export_actions.ExportActions`).
+:class:`SettingsState` is one part (a mixin) of :class:`gui.window.main_window.MainWindow`; the attributes annotated on
+the class are what it uses of the window (the PNG preferences belong to :class:`gui.export.actions.ExportActions`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
 
-from gui.generation_panel import GenerationPanel
-from gui.run_panel import RunPanel
-from gui.scrubber import Scrubber
+from gui.panels.generation_panel import GenerationPanel
+from gui.panels.run_panel import RunPanel
+from gui.panels.scrubber import Scrubber
 
 STATE_VERSION = 1
 

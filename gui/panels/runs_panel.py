@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from core.params import Param
 from core.scenarios import SCENARIOS
 from core.store import RunInfo
-from gui.app import glyph_icon
+from gui.icons import glyph_icon
 
 COLUMNS = ("Name", "Status", "Generations", "Scenario", "Policy", "Key parameters")
 COL_NAME, COL_STATUS, COL_GENS, COL_SCENARIO, COL_POLICY, COL_PARAMS = range(6)

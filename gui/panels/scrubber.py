@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.app import glyph_icon
+from gui.icons import glyph_icon
 
 DEFAULT_FPS = 30
 

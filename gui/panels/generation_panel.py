@@ -109,7 +109,7 @@ class GenerationPanel(QWidget):
         self._refresh.flush()
 
     def charts(self) -> dict[str, QWidget]:
-        """The exportable charts by name (see gui.chart_export)."""
+        """The exportable charts by name (see gui.export.charts)."""
         return {"distribution": self.distribution, "heatmap": self.heatmap, "timeline": self.timeline}
 
     # ---- view options (for the shell's settings) --------------------------------------------------------------
