@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow(settings=QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat), data_dir=tmp / "data")
     window.show()
-    window.new_project(str(tmp / "stall.collapse"))
+    window.projects.new_project(str(tmp / "stall.collapse"))
     profiler = StallProfiler() if args.profile else None
 
     gaps: list[float] = []
@@ -151,13 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.play:
             window.scrubber.fps_spin.setValue(60)
             window.scrubber.loop_box.setChecked(True)
-            QTimer.singleShot(300, window.scrubber.play)
+            QTimer.singleShot(300, window.state.playback.play)
         watcher.start()
         app.exec()
         elapsed = time.perf_counter() - t0
         probe.stop()
         watcher.stop()
-        window.scrubber.pause()
+        window.state.playback.pause()
         if profiler is not None:
             profiler.active = False
         run = window.current_run()

@@ -1199,6 +1199,14 @@ class Project:
                 total += p.stat().st_size
         return total
 
+    @reading("measuring the free space in the file")
+    def free_bytes(self) -> int:
+        """Bytes of the file that deleted runs freed: reused by the next generations written, returned to the
+        disk only by a VACUUM."""
+        pages = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        size = self.db.execute("PRAGMA page_size").fetchone()[0]
+        return int(pages) * int(size)
+
     @reading("measuring the stored samples")
     def run_sizes(self) -> dict[int, int]:
         """Bytes of stored samples per run."""

@@ -1,27 +1,29 @@
-"""The main window's File > Export menu (and the toolbar's Export button): charts as PNG, SVG, clipboard image
-or CSV of what they draw; metrics, histograms and samples CSVs of the selected runs; the histogram animation.
+"""File > Export (and the toolbar's Export button): charts as PNG, SVG, clipboard image or CSV of what they
+draw; metrics, histograms and samples CSVs of the selected runs; the histogram animation.
 
-:class:`ExportActions` is one part (a mixin) of :class:`gui.window.main_window.MainWindow`. The files are written by
-:mod:`gui.export.charts` and :mod:`core.export` (the command line's writers); this part asks where, shows
-progress and errors, and remembers the PNG size and background (saved by :mod:`gui.window.settings_state`).
+A component of the main window: it is handed the state model (which reads the runs for the CSV writers), the
+notifier, the dialogs, QSettings (for the PNG size and background it remembers) and a function returning the
+charts to export. The files are written by :mod:`gui.export.charts` and :mod:`core.export` (the command line's
+writers); this component asks where, shows progress and errors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, QSettings, Qt
 from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import QMainWindow, QMenu, QProgressDialog, QToolButton, QWidget
+from PySide6.QtWidgets import QMenu, QProgressDialog, QToolButton, QWidget
 
 from core import export as core_export
-from core.store import Project, ProjectError, RunInfo
-from gui.cache import RunCache
+from core.store import ProjectError, RunInfo
 from gui.dialogs import Dialogs, save_target
 from gui.export import charts as chart_export
 from gui.icons import icon
-from gui.panels.generation_panel import GenerationPanel
-from gui.panels.runs_panel import RunsPanel
+from gui.state import WindowState
+from gui.window.make_action import make_action
+from gui.window.notifier import Notifier
 
 CHART_LABELS = {"distribution": "Distribution", "heatmap": "Drift heatmap", "timeline": "Timelines"}
 # kind: (submenu, action text ({} is the chart's label), tip ({} is the label in lower case))
@@ -48,84 +50,90 @@ class _AnimationProgress:
         return not self.dialog.wasCanceled()
 
 
-class ExportActions(QMainWindow):
+class ExportActions(QObject):
     """Export actions, their menu and dialogs, and the exports themselves."""
 
-    dialogs: Dialogs
-    project: Project | None
-    cache: RunCache | None
-    generation_panel: GenerationPanel
-    runs_panel: RunsPanel
-    _current: RunInfo | None
-    _selected: list[RunInfo]
-
-    def _init_export_state(self) -> None:
-        self._png_size = DEFAULT_PNG_SIZE
-        self._png_transparent = False
-        self._last_export_result: Any = None
-
-    # ---- actions and menu ---------------------------------------------------------------------------------------
-    def _build_export_actions(self) -> None:
+    def __init__(self, state: WindowState, notifier: Notifier, dialogs: Dialogs, settings: QSettings,
+                 charts: Callable[[], dict[str, QWidget]], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.notifier = notifier
+        self.dialogs = dialogs
+        self.settings = settings
+        self.charts = charts
+        self._parent = parent
+        self.png_size = DEFAULT_PNG_SIZE
+        self.png_transparent = False
+        self.last_result: Any = None
+        self._load_preferences()
         self.export_actions: dict[str, dict[str, QAction]] = {kind: {} for kind in CHART_EXPORTS}
         for kind, (_, text, tip) in CHART_EXPORTS.items():
             for chart, label in CHART_LABELS.items():
-                a = self._action(text.format(label), self._on_chart_export_action, None, tip.format(label.lower()))
+                a = make_action(self, text.format(label), self._on_chart_export_action, None,
+                                tip.format(label.lower()))
                 a.setData(chart)
                 a.setProperty("export_kind", kind)
                 self.export_actions[kind][chart] = a
-        self.metrics_csv_action = self._action("&Metrics CSV...", self.export_metrics_csv, None,
-                                               "Tidy metrics of the selected runs (run, replicate, generation, "
-                                               "metric, value), as the command line writes them")
-        self.histograms_csv_action = self._action("&Histograms CSV...", self.export_histograms_csv, None,
-                                                  "Histogram counts of every generation of the selected runs")
-        self.samples_csv_action = self._action("&Samples CSV...", self.export_samples_csv, None,
-                                               "Stored samples of every generation of the selected runs")
-        self.gif_action = self._action("Histogram Animation (&GIF)...", self.export_animation_gif, None,
-                                       "The current run's histogram across generations as an animated GIF")
-        self.mp4_action = self._action("Histogram Animation (MP4 &frames)...", self.export_animation_mp4, None,
-                                       "The current run's histogram across generations as numbered frames for "
-                                       "an MP4 encoder")
-
-    def _data_export_actions(self) -> tuple[QAction, ...]:
-        """The exports that are not of one chart."""
-        return (self.metrics_csv_action, self.histograms_csv_action, self.samples_csv_action, self.gif_action,
-                self.mp4_action)
-
-    def _build_export_menu(self, parent: QMenu) -> None:
-        """File > Export, a submenu of `parent`."""
-        self.export_menu = parent.addMenu(icon("export"), "&Export")
-        self.export_menu.setToolTipsVisible(True)
+        self.metrics_csv_action = make_action(self, "&Metrics CSV...", self.export_metrics_csv, None,
+                                              "Tidy metrics of the selected runs (run, replicate, generation, "
+                                              "metric, value), as the command line writes them")
+        self.histograms_csv_action = make_action(self, "&Histograms CSV...", self.export_histograms_csv, None,
+                                                 "Histogram counts of every generation of the selected runs")
+        self.samples_csv_action = make_action(self, "&Samples CSV...", self.export_samples_csv, None,
+                                              "Stored samples of every generation of the selected runs")
+        self.gif_action = make_action(self, "Histogram Animation (&GIF)...", self.export_animation_gif, None,
+                                      "The current run's histogram across generations as an animated GIF")
+        self.mp4_action = make_action(self, "Histogram Animation (MP4 &frames)...", self.export_animation_mp4, None,
+                                      "The current run's histogram across generations as numbered frames for "
+                                      "an MP4 encoder")
+        self.menu = QMenu("&Export", parent)
+        self.menu.setIcon(icon("export"))
+        self.menu.setToolTipsVisible(True)
         for kind, (title, _, _) in CHART_EXPORTS.items():
-            submenu = self.export_menu.addMenu(title)
+            submenu = self.menu.addMenu(title)
             for chart in CHART_LABELS:
                 submenu.addAction(self.export_actions[kind][chart])
-        self.export_menu.addSeparator()
-        self.export_menu.addAction(self.metrics_csv_action)
-        self.export_menu.addAction(self.histograms_csv_action)
-        self.export_menu.addAction(self.samples_csv_action)
-        self.export_menu.addSeparator()
-        self.export_menu.addAction(self.gif_action)
-        self.export_menu.addAction(self.mp4_action)
+        self.menu.addSeparator()
+        for a in (self.metrics_csv_action, self.histograms_csv_action, self.samples_csv_action):
+            self.menu.addAction(a)
+        self.menu.addSeparator()
+        self.menu.addAction(self.gif_action)
+        self.menu.addAction(self.mp4_action)
+        self.button = QToolButton()
+        self.button.setObjectName("export_button")
+        self.button.setText("Export")
+        self.button.setIcon(icon("export"))
+        self.button.setToolTip("Export charts (PNG, SVG, clipboard), CSVs and animations")
+        self.button.setMenu(self.menu)
+        self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        state.runs_changed.connect(self._update_actions)
+        self._update_actions()
 
-    def _build_export_button(self) -> QToolButton:
-        """The toolbar's Export button: the Export menu at one click."""
-        self.export_button = QToolButton()
-        self.export_button.setObjectName("export_button")
-        self.export_button.setText("Export")
-        self.export_button.setIcon(icon("export"))
-        self.export_button.setToolTip("Export charts (PNG, SVG, clipboard), CSVs and animations")
-        self.export_button.setMenu(self.export_menu)
-        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        return self.export_button
+    def _load_preferences(self) -> None:
+        size = self.settings.value("export/png_size")
+        if isinstance(size, list) and len(size) == 2:
+            try:
+                w, h = int(size[0]), int(size[1])
+                if 16 <= w <= 20000 and 16 <= h <= 20000:
+                    self.png_size = (w, h)
+            except (TypeError, ValueError):
+                pass
+        self.png_transparent = str(self.settings.value("export/png_transparent", "false")).lower() == "true"
 
-    def _update_export_actions(self, has_runs: bool) -> None:
+    def _save_preferences(self) -> None:
+        self.settings.setValue("export/png_size", [self.png_size[0], self.png_size[1]])
+        self.settings.setValue("export/png_transparent", "true" if self.png_transparent else "false")
+
+    def _update_actions(self) -> None:
+        has_runs = self.state.project is not None and bool(self.state.runs)
         for kind in self.export_actions.values():
             for a in kind.values():
                 a.setEnabled(has_runs)
-        for a in self._data_export_actions():
+        for a in (self.metrics_csv_action, self.histograms_csv_action, self.samples_csv_action, self.gif_action,
+                  self.mp4_action):
             a.setEnabled(has_runs)
-        self.export_button.setEnabled(has_runs)
+        self.button.setEnabled(has_runs)
 
     def _on_chart_export_action(self) -> None:
         a = self.sender()
@@ -137,12 +145,12 @@ class ExportActions(QMainWindow):
     # ---- charts -------------------------------------------------------------------------------------------------
     def chart(self, name: str) -> QWidget | None:
         """One of the centre panel's charts ('distribution', 'heatmap', 'timeline')."""
-        return self.generation_panel.charts().get(name)
+        return self.charts().get(name)
 
     def _suggest(self, what: str, suffix: str) -> str:
-        base = self._project_folder()
-        stem = self.project.path.stem if self.project is not None else "collapse-lab"
-        run = self._current
+        base = self.state.folder()
+        stem = self.state.path.stem if self.state.path is not None else "collapse-lab"
+        run = self.state.current
         tag = f"-{run.name}" if run is not None and what not in ("metrics", "histograms", "samples") else ""
         safe = "".join(c if c.isalnum() or c in "-_. " else "_" for c in f"{stem}-{what}{tag}")
         return str(base / f"{safe}{suffix}")
@@ -150,7 +158,7 @@ class ExportActions(QMainWindow):
     def _chart_or_error(self, name: str) -> QWidget | None:
         w = self.chart(name)
         if w is None:
-            self.show_error("Cannot export", f"There is no {CHART_LABELS.get(name, name).lower()} chart to export.")
+            self.notifier.error("Cannot export", f"There is no {CHART_LABELS.get(name, name).lower()} chart to export.")
         return w
 
     def export_png(self, chart: str, path: str | None = None, size: tuple[int, int] | None = None,
@@ -160,12 +168,13 @@ class ExportActions(QMainWindow):
         if w is None:
             return False
         if size is None or transparent is None:
-            opts = self.dialogs.png_options(self, self._png_size, self._png_transparent)
+            opts = self.dialogs.png_options(self._parent, self.png_size, self.png_transparent)
             if opts is None:
                 return False
             size, transparent = opts
-            self._png_size, self._png_transparent = size, transparent
-        path = save_target(self.dialogs, self, path, "Export chart as PNG", self._suggest(chart, ".png"),
+            self.png_size, self.png_transparent = size, transparent
+            self._save_preferences()
+        path = save_target(self.dialogs, self._parent, path, "Export chart as PNG", self._suggest(chart, ".png"),
                            "PNG images (*.png)", ".png")
         if path is None:
             return False
@@ -177,7 +186,7 @@ class ExportActions(QMainWindow):
         w = self._chart_or_error(chart)
         if w is None:
             return False
-        path = save_target(self.dialogs, self, path, "Export chart as SVG", self._suggest(chart, ".svg"),
+        path = save_target(self.dialogs, self._parent, path, "Export chart as SVG", self._suggest(chart, ".svg"),
                            "SVG drawings (*.svg)", ".svg")
         if path is None:
             return False
@@ -188,7 +197,7 @@ class ExportActions(QMainWindow):
         w = self._chart_or_error(chart)
         if w is None:
             return False
-        path = save_target(self.dialogs, self, path, "Export chart data as CSV",
+        path = save_target(self.dialogs, self._parent, path, "Export chart data as CSV",
                            self._suggest(f"{chart}-data", ".csv"), "CSV files (*.csv)", ".csv")
         if path is None:
             return False
@@ -206,47 +215,40 @@ class ExportActions(QMainWindow):
         """Call an exporter under a wait cursor; an error dialog (never a traceback) when it fails."""
         failure: Exception | None = None
         QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        self._last_export_result = None
+        self.last_result = None
         try:
-            self._last_export_result = fn(*args, **kwargs)
+            self.last_result = fn(*args, **kwargs)
         except Exception as exc:
             failure = exc
         finally:
             QGuiApplication.restoreOverrideCursor()
         if isinstance(failure, ProjectError):
-            self.show_error("Export failed", str(failure))
+            self.notifier.error("Export failed", str(failure))
         elif isinstance(failure, OSError):
-            self.show_error("Export failed", f"Could not finish {doing}: {failure.strerror or failure}.")
+            self.notifier.error("Export failed", f"Could not finish {doing}: {failure.strerror or failure}.")
         elif failure is not None:
-            self._unexpected(doing, failure)
+            self.notifier.unexpected(doing, failure)
         elif done:
-            self.statusBar().showMessage(done, 5000)
+            self.notifier.status(done, 5000)
         return failure is None
 
     # ---- run data -----------------------------------------------------------------------------------------------
     def _export_runs(self) -> list[RunInfo]:
         """The runs a CSV export covers: the selected runs, else all runs."""
-        if self._selected:
-            return list(self._selected)
-        return self.runs_panel.runs()
+        return list(self.state.selected) or list(self.state.runs)
 
     def _export_csv(self, kind: str, writer: Any, path: str | None) -> bool:
-        if self.project is None:
+        if self.state.project is None:
             return False
         runs = self._export_runs()
         if not runs:
             return False
-        path = save_target(self.dialogs, self, path, f"Export {kind} CSV", self._suggest(kind, ".csv"),
+        path = save_target(self.dialogs, self._parent, path, f"Export {kind} CSV", self._suggest(kind, ".csv"),
                            "CSV files (*.csv)", ".csv")
         if path is None:
             return False
-        try:
-            fresh = [self.project.run(r.id) for r in runs]
-        except ProjectError as exc:
-            self.show_error("Export failed", str(exc))
-            return False
-        n_runs = len(fresh)
-        return self._export_call(f"writing {path}", writer, self.project, fresh, path,
+        n_runs = len(runs)
+        return self._export_call(f"writing {path}", self.state.write_runs, writer, runs, path,
                                  done=f"Wrote {kind} of {n_runs} run{'s' * (n_runs != 1)} to {path}")
 
     def export_metrics_csv(self, path: str | None = None) -> bool:
@@ -263,34 +265,35 @@ class ExportActions(QMainWindow):
 
     def export_animation(self, fmt: str, path: str | None = None) -> bool:
         """The current run's histogram across generations: 'gif' (one file) or 'mp4' (numbered frames)."""
-        run = self._current
-        if run is None or self.cache is None:
-            self.show_error("Cannot export", "Select a run first: the animation shows the current run.")
+        run = self.state.current
+        cache = self.state.cache
+        if run is None or cache is None:
+            self.notifier.error("Cannot export", "Select a run first: the animation shows the current run.")
             return False
         if fmt == "gif":
             title, what, filters = "Export histogram animation", "animation", "GIF animations (*.gif)"
         else:
             title, what, filters = "Export histogram frames for MP4", "frames", "MP4 video / frames (*.mp4)"
-        path = save_target(self.dialogs, self, path, title, self._suggest(what, f".{fmt}"), filters, f".{fmt}")
+        path = save_target(self.dialogs, self._parent, path, title, self._suggest(what, f".{fmt}"), filters, f".{fmt}")
         if path is None:
             return False
-        progress = QProgressDialog("Rendering the generations...", "Cancel", 0, 100, self)
+        progress = QProgressDialog("Rendering the generations...", "Cancel", 0, 100, self._parent)
         progress.setWindowTitle("Export animation")
         progress.setWindowModality(Qt.WindowModality.WindowModal)
         progress.setMinimumDuration(300)
         reporter = _AnimationProgress(progress)
-        ok = self._export_call(f"exporting {path}", chart_export.export_animation_frames, self.cache, run, path,
+        ok = self._export_call(f"exporting {path}", chart_export.export_animation_frames, cache, run, path,
                                fmt, progress=reporter.update, done="")
         progress.close()
         progress.deleteLater()
         if not ok:
             return False
-        note = getattr(self._last_export_result, "note", None)
+        note = getattr(self.last_result, "note", None)
         if note:
-            self.dialogs.info(self, "Animation exported", f"{note}.")
-            self.statusBar().showMessage(note, 8000)
+            self.notifier.info("Animation exported", f"{note}.")
+            self.notifier.status(note, 8000)
         else:
-            self.statusBar().showMessage(f"Saved the animation to {path}", 5000)
+            self.notifier.status(f"Saved the animation to {path}", 5000)
         return True
 
     def export_animation_gif(self) -> None:

@@ -1,40 +1,39 @@
-"""The main window: menus, toolbar, docks (Runs, Run setup, What am I seeing?, Generation scrubber), the
-centre GenerationPanel and the status bar, put together from parts that each hold one responsibility:
+"""The main window: menus, toolbar, docks (Runs, Run setup, What am I seeing?, Generation scrubber), the centre
+and the status bar. It builds the state model and the components, hands each what it needs, and wires them;
+it holds no state of its own:
 
-- :mod:`gui.window.project_actions`: New/Open/Recent/Demo/Save As/Close, drag-and-drop, window title, recent files;
-- :mod:`gui.window.run_selection`: the runs list, the current and selected runs, rename/delete;
-- :mod:`gui.window.run_control`: Start/Pause/Resume/Stop, the run queue, the worker and the progress line;
+- :mod:`gui.state`: the state model (project, runs, selection, generation and playback, the run queue);
+- :mod:`gui.window.project_actions`: New/Open/Recent/Demo/Save/Save As/Close, Reset Demo, drops, recent files;
+- :mod:`gui.window.run_selection`: the Runs panel bound to the state's runs and selection; rename/delete;
+- :mod:`gui.window.run_control`: Start/Pause/Resume/Stop, the run status line and progress bar;
+- :mod:`gui.window.centre`: the generation panel (or the empty page) bound to the state;
 - :mod:`gui.export.actions`: the Export menu (charts, CSVs, animation);
 - :mod:`gui.window.settings_state`: geometry, dock layout and preferences kept in QSettings;
-- :mod:`gui.dialogs`: every question the window asks (replaced by a scripted object in tests).
+- :mod:`gui.window.notifier`: every message to the user (dialogs through :mod:`gui.dialogs`, replaced by a
+  scripted object in tests; status messages that expire).
 
-Threads: the window owns the GUI thread's :class:`core.store.Project` connection (reads, renames, deletes,
-creating runs); every run is computed by a :class:`gui.worker.RunWorker` with its own connection. Worker
-signals are connected to bound methods of this window only.
+Components talk through the state model's signals, never through each other's attributes; where one needs
+another's decision (a run in the demo needs a project of the user's own) the window hands it a function.
+Threads: the state model owns the GUI thread's :class:`core.store.Project` connection; every run is computed
+by a :class:`gui.worker.RunWorker` with its own connection (see :mod:`gui.state.run_queue`).
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QScrollArea,
-    QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
+from core.engine import RunSpec
+from core.store import Project, RunInfo
 from gui.about import show_about
 from gui.dialogs import Dialogs
 from gui.export.actions import ExportActions
@@ -45,17 +44,21 @@ from gui.panels.run_panel import RunPanel
 from gui.panels.runs_panel import RunsPanel
 from gui.panels.scrubber import Scrubber
 from gui.paths import user_data_dir
+from gui.state import WindowState
+from gui.window.centre import Centre
+from gui.window.make_action import make_action
+from gui.window.notifier import Notifier
 from gui.window.project_actions import ProjectActions
 from gui.window.run_control import RunControl
 from gui.window.run_selection import RunSelection
 from gui.window.settings_state import SettingsState
+from gui.worker import RunWorker
 
 __all__ = ["Dialogs", "MainWindow"]
 
 log = logging.getLogger("collapse_lab.window")
 
-
-class MainWindow(ProjectActions, RunSelection, RunControl, ExportActions, SettingsState):
+class MainWindow(QMainWindow):
     """Collapse Lab's main window."""
 
     def __init__(self, settings: QSettings | None = None, data_dir: str | Path | None = None,
@@ -64,12 +67,6 @@ class MainWindow(ProjectActions, RunSelection, RunControl, ExportActions, Settin
         self.settings = settings if settings is not None else QSettings()
         self.data_dir = Path(data_dir) if data_dir is not None else user_data_dir()
         self.dialogs = dialogs if dialogs is not None else Dialogs()
-        self._last_error: str | None = None  # the text of the last error dialog (for the status line and tests)
-        self._init_project_state()
-        self._init_selection_state()
-        self._init_run_state()
-        self._init_export_state()
-
         self.setObjectName("MainWindow")
         self.setWindowIcon(icon("collapse-lab"))
         self.setAcceptDrops(True)
@@ -78,56 +75,33 @@ class MainWindow(ProjectActions, RunSelection, RunControl, ExportActions, Settin
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
 
-        self._build_centre()
+        self.state = WindowState(self)
+        self.notifier = Notifier(self, self.dialogs, self.statusBar(), self.data_dir)
+        self.centre = Centre(self.state, self)
+        self.setCentralWidget(self.centre.widget)
         self._build_docks()
+        self.projects = ProjectActions(self.state, self.notifier, self.dialogs, self.settings, self.data_dir, self)
+        self.run_control = RunControl(self.state, self.notifier, self.run_panel, self.projects.own_project, self)
+        self.runs = RunSelection(self.state, self.notifier, self.runs_panel, self.projects.own_project, self)
+        self.exports = ExportActions(self.state, self.notifier, self.dialogs, self.settings,
+                                     self.generation_panel.charts, self)
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
         self._build_status_bar()
         self._connect()
-        self._apply_default_layout()
-        self._restore_settings()
-        self._set_project(None)
+        self.layout_state = SettingsState(self.settings, self, self.docks(), self.toolbar, self.state.playback,
+                                          self.generation_panel.view_state, self.generation_panel.restore_view_state,
+                                          lambda: self.run_panel.sizeHint().height())
+        self.layout_state.apply_default_layout()
+        self.layout_state.restore()
+        self._update_title()
 
     # ---- construction -------------------------------------------------------------------------------------------
-    def _build_centre(self) -> None:
-        self.generation_panel = GenerationPanel()
-        self.generation_panel.setObjectName("generation_panel")
-        self.empty_page = QWidget()
-        self.empty_page.setObjectName("empty_page")
-        self.empty_title = QLabel()
-        self.empty_title.setObjectName("empty_title")
-        self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_title.setWordWrap(True)
-        font = self.empty_title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.4)
-        self.empty_title.setFont(font)
-        self.empty_text = QLabel()
-        self.empty_text.setObjectName("empty_text")
-        self.empty_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_text.setWordWrap(True)
-        self.empty_new = QPushButton(icon("new"), "New Project...")
-        self.empty_new.setToolTip("Create a new, empty project file")
-        self.empty_open = QPushButton(icon("open"), "Open Project...")
-        self.empty_open.setToolTip("Open an existing .collapse project")
-        self.empty_demo = QPushButton(icon("collapse-lab"), "Open the Demo")
-        self.empty_demo.setToolTip("Open the built-in demo project (a pure refit beside a run mixed with real data)")
-        row = QHBoxLayout()
-        row.addStretch(1)
-        for b in (self.empty_new, self.empty_open, self.empty_demo):
-            row.addWidget(b)
-        row.addStretch(1)
-        lay = QVBoxLayout(self.empty_page)
-        lay.addStretch(2)
-        lay.addWidget(self.empty_title)
-        lay.addWidget(self.empty_text)
-        lay.addSpacing(12)
-        lay.addLayout(row)
-        lay.addStretch(3)
-        self.centre = QStackedWidget()
-        self.centre.addWidget(self.empty_page)
-        self.centre.addWidget(self.generation_panel)
-        self.setCentralWidget(self.centre)
+    @property
+    def generation_panel(self) -> GenerationPanel:
+        """The centre's distribution, heatmap and timelines."""
+        return self.centre.generation_panel
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea, tip: str) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -146,77 +120,58 @@ class MainWindow(ProjectActions, RunSelection, RunControl, ExportActions, Settin
         self.runs_dock = self._dock("Runs", "runs_dock", self.runs_panel, Qt.DockWidgetArea.LeftDockWidgetArea,
                                     "The project's runs: select to show, several to compare")
         self.run_panel = RunPanel()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(self.run_panel)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setup_dock = self._dock("Run setup", "setup_dock", scroll, Qt.DockWidgetArea.RightDockWidgetArea,
+        self.run_panel.choose_file = self.choose_data_file  # type: ignore[method-assign]
+        self.setup_dock = self._dock("Run setup", "setup_dock", self.run_panel, Qt.DockWidgetArea.RightDockWidgetArea,
                                      "Choose a scenario, a policy and parameters, then Start")
         self.help_panel = HelpPanel()
         self.help_dock = self._dock("What am I seeing?", "help_dock", self.help_panel,
                                     Qt.DockWidgetArea.RightDockWidgetArea,
                                     "Model collapse, the views and every metric in plain words")
         self.splitDockWidget(self.setup_dock, self.help_dock, Qt.Orientation.Vertical)
-        self.scrubber = Scrubber()
-        self.scrubber_dock = self._dock("Generation", "scrubber_dock", self.scrubber,
+        self.scrubber = Scrubber(self.state.playback)
+        self.scrubber_dock = self._dock("Generation Scrubber", "scrubber_dock", self.scrubber,
                                         Qt.DockWidgetArea.BottomDockWidgetArea,
                                         "Choose the generation every view shows")
         self.scrubber_dock.setTitleBarWidget(QWidget())  # a slim bar; still listed (and restorable) in View
 
-    def _action(self, text: str, slot: Any, shortcut: QKeySequence | str | None = None, tip: str = "",
-                ic: QIcon | None = None) -> QAction:
-        a = QAction(text, self)
-        if ic is not None:
-            a.setIcon(ic)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
-        if tip:
-            a.setToolTip(tip)
-            a.setStatusTip(tip)
-        a.triggered.connect(slot)
-        return a
-
+    def docks(self) -> tuple[QDockWidget, ...]:
+        """Every dock of the window, in View menu order."""
+        return (self.runs_dock, self.setup_dock, self.help_dock, self.scrubber_dock)
 
     def _build_actions(self) -> None:
         ks = QKeySequence.StandardKey
-        self._build_project_actions()
-        self.quit_action = self._action("&Quit", self.close, QKeySequence(ks.Quit), "Quit Collapse Lab")
+        self.quit_action = make_action(self, "&Quit", self.close, ks.Quit, "Quit Collapse Lab")
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self._build_run_actions()
-        self._build_export_actions()
-        self.help_action = self._action("&What am I seeing?", self.show_help, QKeySequence(ks.HelpContents),
-                                        "Model collapse, the views and the metrics explained", icon("help"))
-        self.about_action = self._action("&About Collapse Lab", self.show_about, None,
-                                         "Version information")
+        self.help_action = make_action(self, "&What am I seeing?", self.show_help, ks.HelpContents,
+                                       "Model collapse, the views and the metrics explained", icon("help"))
+        self.about_action = make_action(self, "&About Collapse Lab", self.show_about, None, "Version information")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
-        self.about_qt_action = self._action("About &Qt", self.show_about_qt, None,
-                                            "Qt version and licence")
-        self.reset_layout_action = self._action("&Reset Layout", self.reset_layout, None,
-                                                "Put every panel back where it started")
+        self.about_qt_action = make_action(self, "About &Qt", self.show_about_qt, None, "Qt version and licence")
+        self.reset_layout_action = make_action(self, "&Reset Layout", self.reset_layout, None,
+                                               "Put every panel back where it started")
         for a in self.scrubber.actions_for_window():
             self.addAction(a)
 
     def _build_menus(self) -> None:
+        p = self.projects
         mb = self.menuBar()
         file_menu = mb.addMenu("&File")
         file_menu.setToolTipsVisible(True)
-        file_menu.addAction(self.new_action)
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.recent_menu.setToolTipsVisible(True)
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        file_menu.addAction(self.demo_action)
+        file_menu.addAction(p.new_action)
+        file_menu.addAction(p.open_action)
+        file_menu.addMenu(p.recent_menu)
+        file_menu.addAction(p.demo_action)
         file_menu.addSeparator()
-        file_menu.addAction(self.save_as_action)
-        self._build_export_menu(file_menu)
+        file_menu.addAction(p.save_action)
+        file_menu.addAction(p.save_as_action)
+        file_menu.addMenu(self.exports.menu)
         file_menu.addSeparator()
-        file_menu.addAction(self.close_action)
+        file_menu.addAction(p.close_action)
         file_menu.addAction(self.quit_action)
 
         run_menu = mb.addMenu("&Run")
         run_menu.setToolTipsVisible(True)
-        for a in self._run_control_actions():
+        for a in self.run_control.actions():
             run_menu.addAction(a)
         run_menu.addSeparator()
         rp = self.runs_panel
@@ -228,10 +183,10 @@ class MainWindow(ProjectActions, RunSelection, RunControl, ExportActions, Settin
 
         view_menu = mb.addMenu("&View")
         view_menu.setToolTipsVisible(True)
-        for dock in self._docks():
+        for dock in self.docks():
             view_menu.addAction(dock.toggleViewAction())
-        self.toolbar_toggle_menu_anchor = view_menu.addSeparator()
-        gen_menu = view_menu.addMenu("&Generation")
+        self._toolbar_anchor = view_menu.addSeparator()
+        gen_menu = view_menu.addMenu("&Playback")
         for a in self.scrubber.actions_for_window():
             gen_menu.addAction(a)
         gen_menu.addSeparator()
@@ -242,6 +197,7 @@ class MainWindow(ProjectActions, RunSelection, RunControl, ExportActions, Settin
 
         help_menu = mb.addMenu("&Help")
         help_menu.addAction(self.help_action)
+        help_menu.addAction(p.reset_demo_action)
         help_menu.addSeparator()
         help_menu.addAction(self.about_action)
         help_menu.addAction(self.about_qt_action)
@@ -250,60 +206,107 @@ class MainWindow(ProjectActions, RunSelection, RunControl, ExportActions, Settin
         tb = self.addToolBar("Main toolbar")
         tb.setObjectName("main_toolbar")
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tb.addAction(self.new_action)
-        tb.addAction(self.open_action)
-        tb.addAction(self.save_as_action)
-        tb.addWidget(self._build_export_button())
+        tb.addAction(self.projects.new_action)
+        tb.addAction(self.projects.open_action)
+        tb.addAction(self.projects.save_as_action)
+        tb.addWidget(self.exports.button)
         tb.addSeparator()
-        for a in self._run_control_actions():
+        for a in self.run_control.actions():
             tb.addAction(a)
         tb.addSeparator()
         tb.addAction(self.help_action)
         self.toolbar = tb
-        self.view_menu.insertAction(self.toolbar_toggle_menu_anchor, tb.toggleViewAction())
+        tb.toggleViewAction().setText("Toolbar")
+        self.view_menu.insertAction(self._toolbar_anchor, tb.toggleViewAction())
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
-        self.status_label = QLabel()
-        self.status_label.setObjectName("run_status")
-        self.status_label.setToolTip("What the run worker is doing: generation, speed and time left")
-        self.progress = QProgressBar()
-        self.progress.setObjectName("run_progress")
-        self.progress.setMaximumWidth(180)
-        self.progress.setMaximumHeight(14)
-        self.progress.setTextVisible(False)
-        self.progress.setToolTip("Progress of the run being computed")
-        self.progress.hide()
-        self.project_label = QLabel()
-        self.project_label.setObjectName("project_info")
-        self.project_label.setToolTip("The open project file")
-        sb.addWidget(self.status_label, 1)
-        sb.addPermanentWidget(self.progress)
-        sb.addPermanentWidget(self.project_label)
+        sb.addWidget(self.run_control.status_label, 1)
+        sb.addPermanentWidget(self.run_control.progress)
+        sb.addPermanentWidget(self.projects.project_label)
 
     def _connect(self) -> None:
-        self._connect_run_panel()
-        self._connect_selection()
-        self.empty_new.clicked.connect(self.new_project)
-        self.empty_open.clicked.connect(self.open_dialog)
-        self.empty_demo.clicked.connect(self.open_demo)
+        c = self.centre
+        c.empty_new.clicked.connect(self.projects.new_project)
+        c.empty_open.clicked.connect(self.projects.open_dialog)
+        c.empty_demo.clicked.connect(self.projects.open_demo)
+        self.state.project_changed.connect(self._update_title)
+        self.state.selection_changed.connect(self._on_selection)
+        self.state.problem.connect(self.notifier.error)
+        self.runs.use_settings.connect(self._use_settings)
+        self.runs_panel.resume_requested.connect(self.run_control.resume_runs)
+        self.run_panel.start_requested.connect(self._after_start)
+        self._shown_current: int | None = None
 
-    # ---- enabling -----------------------------------------------------------------------------------------------
-    def _update_actions(self) -> None:
-        self._update_run_actions()
-        self._update_project_actions()
-        self._update_export_actions(self.project is not None and bool(self.runs_panel.runs()))
+    # ---- wiring ---------------------------------------------------------------------------------------------------
+    def _update_title(self) -> None:
+        path = self.state.path
+        if path is None:
+            self.setWindowTitle("Collapse Lab")
+            self.setWindowFilePath("")
+            return
+        tag = " (demo)" if self.state.is_demo else " (read-only)" if not self.state.writable else ""
+        self.setWindowTitle(f"Collapse Lab - {path.name}{tag}")
+        self.setWindowFilePath(str(path))
 
-    # ---- errors -------------------------------------------------------------------------------------------------
-    def show_error(self, title: str, text: str) -> None:
-        """A clear dialog (never a traceback); tests answer it through `dialogs`."""
-        self._last_error = text
-        self.dialogs.error(self, title, text)
+    def _on_selection(self) -> None:
+        """The help panel explains the current run's scenario; Run setup shows the current run's settings."""
+        current = self.state.current
+        self.help_panel.set_scenario(current.scenario if current is not None else None)
+        cid = current.id if current is not None else None
+        if cid != self._shown_current:
+            self._shown_current = cid
+            if current is not None and not self.state.queue.running:
+                self.run_panel.load_spec(current.spec)
 
-    def _unexpected(self, doing: str, exc: BaseException) -> None:
-        log.error("unexpected error while %s", doing, exc_info=(type(exc), exc, exc.__traceback__))
-        self.show_error("Collapse Lab", f"Could not finish {doing}: {type(exc).__name__}: {exc}\n\nEverything "
-                        f"already saved in the project is safe. Details are in the log file in {self.data_dir}.")
+    def _use_settings(self, spec: RunSpec) -> None:
+        self.run_panel.load_spec(spec)
+        self.setup_dock.show()
+        self.setup_dock.raise_()
+
+    def _after_start(self) -> None:
+        """After Start the focus leaves the form, so the generation keys move the views at once."""
+        QTimer.singleShot(0, self, self._focus_centre)
+
+    def _focus_centre(self) -> None:
+        self.generation_panel.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def choose_data_file(self, current: str) -> str | None:
+        """Run setup's Browse button for file parameters (e.g. the csv scenario's path)."""
+        start = current or self.projects.start_folder()
+        return self.dialogs.open_path(self, "Choose a data file", "CSV files (*.csv *.tsv *.txt);;All files (*)",
+                                      start)
+
+    # ---- what tests and scripts read --------------------------------------------------------------------------------
+    @property
+    def project(self) -> Project | None:
+        """The open project."""
+        return self.state.project
+
+    @property
+    def worker(self) -> RunWorker | None:
+        """The worker computing a run now, if any."""
+        return self.state.queue.worker
+
+    def is_running(self) -> bool:
+        """Whether a run is being computed now."""
+        return self.state.queue.running
+
+    def current_run(self) -> RunInfo | None:
+        """The run the distribution and heatmap centre on."""
+        return self.state.current
+
+    def selected_runs(self) -> list[RunInfo]:
+        """The runs compared (at least the current one)."""
+        return list(self.state.selected)
+
+    def open_project(self, path: str | Path) -> bool:
+        """Open a project file (a clear dialog when it is not one)."""
+        return self.projects.open_project(path)
+
+    def open_demo(self) -> bool:
+        """Open the built-in demo project."""
+        return self.projects.open_demo()
 
     # ---- help ---------------------------------------------------------------------------------------------------
     def show_help(self) -> None:
@@ -319,15 +322,34 @@ class MainWindow(ProjectActions, RunSelection, RunControl, ExportActions, Settin
         """Help > About Qt."""
         QMessageBox.aboutQt(self, "About Qt")
 
-    # ---- closing ------------------------------------------------------------------------------------------------
+    def reset_layout(self) -> None:
+        """View > Reset Layout."""
+        self.layout_state.reset_layout()
+
+    # ---- drops and closing ----------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept a dragged local file (a project to open)."""
+        if self.projects.dropped_file(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Open the dropped project once the drop has finished."""
+        path = self.projects.dropped_file(event)
+        if path:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, self, lambda: self.projects.open_project(path))
+        else:
+            event.ignore()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Pause any run (its generations are saved), save the layout, close the project."""
-        self._halt_worker()
-        self.scrubber.pause()
-        self.save_settings()
-        if self.project is not None:
-            self.generation_panel.set_cache(None)
-            self.project.close()
-            self.project = None
-            self.cache = None
+        """Ask first while a run computes; then pause it (its generations are saved), save the layout and
+        close the project."""
+        if not self.projects.may_leave("Quitting"):
+            event.ignore()
+            return
+        self.state.playback.pause()
+        self.layout_state.save()
+        self.state.close_project()
         super().closeEvent(event)

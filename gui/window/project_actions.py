@@ -1,9 +1,13 @@
-"""The main window's project life cycle: File > New, Open, Open Recent, Open Demo, Save As, Close; opening a
-dropped file; the window title; the recent-files list (kept in QSettings).
+"""The project life cycle: File > New, Open, Open Recent, Open Demo, Save, Save As, Close; Help > Reset Demo;
+opening a dropped file; the recent-files list and the last-used folder (kept in QSettings); the status bar's
+project line (file, size, space reusable after deletions).
 
-:class:`ProjectActions` is one part (a mixin) of :class:`gui.window.main_window.MainWindow`. The window owns the GUI
-thread's :class:`core.store.Project` connection; switching projects first halts the run worker
-(:class:`gui.window.run_control.RunControl`), so a run in progress is paused and stays resumable.
+A component of the main window: it is handed the state model, the notifier and the dialogs, and owns its
+actions, the recent menu's contents and the project label. Leaving a project while a run computes asks
+first (the run is paused after the generation in flight and stays resumable).
+
+The demo project is a read-only example: new runs, renames and deletions go into a project of the user's own
+(`own_project` offers to save the demo as a new project or to create an empty one).
 """
 
 from __future__ import annotations
@@ -11,228 +15,197 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer, QUrl
+from PySide6.QtCore import QObject, QSettings, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QStackedWidget, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
-from core.store import Project, ProjectError, UnsafeProjectError, remove_foreign_objects
-from gui.cache import RunCache
-from gui.demo import DEMO_READY, demo_selection, prepare_demo
+from core.store import ProjectError, UnsafeProjectError
+from gui.demo import DEMO_READY, demo_path, demo_selection, prepare_demo
 from gui.dialogs import Dialogs, save_target
 from gui.icons import icon
-from gui.panels.generation_panel import GenerationPanel
-from gui.panels.help_panel import HelpPanel
-from gui.panels.run_panel import RunPanel
-from gui.panels.runs_panel import RunsPanel, is_resumable
-from gui.panels.scrubber import Scrubber
+from gui.panels.runs_panel import is_resumable
+from gui.state import RunEnd, WindowState
+from gui.window.make_action import make_action
+from gui.window.notifier import Notifier
 
 PROJECT_FILTER = "Collapse Lab projects (*.collapse);;All files (*)"
 MAX_RECENT = 10
 
 
-class ProjectActions(QMainWindow):
-    """New/Open/Recent/Demo/Save As/Close, drag-and-drop, the window title and the recent files."""
+def human_bytes(n: int) -> str:
+    """1.2 MB, 340 kB, 12 bytes."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
 
-    settings: QSettings
-    data_dir: Path
-    dialogs: Dialogs
-    project: Project | None
-    cache: RunCache | None
-    generation_panel: GenerationPanel
-    runs_panel: RunsPanel
-    run_panel: RunPanel
-    help_panel: HelpPanel
-    scrubber: Scrubber
-    status_label: QLabel
-    project_label: QLabel
-    empty_title: QLabel
-    empty_text: QLabel
-    empty_page: QWidget
-    centre: QStackedWidget
-    recent_menu: QMenu
 
-    def _init_project_state(self) -> None:
-        self.project = None
-        self.cache = None
-        self._dropped: str | None = None
-        self._is_demo = False
+class ProjectActions(QObject):
+    """New/Open/Recent/Demo/Save/Save As/Close, Reset Demo, drops, recent files and the project line."""
+
+    def __init__(self, state: WindowState, notifier: Notifier, dialogs: Dialogs, settings: QSettings,
+                 data_dir: Path, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.notifier = notifier
+        self.dialogs = dialogs
+        self.settings = settings
+        self.data_dir = data_dir
+        self._parent = parent
         self._autoplay_run: int | None = None
-
-    def _build_project_actions(self) -> None:
         ks = QKeySequence.StandardKey
-        self.new_action = self._action("&New Project...", self.new_project, QKeySequence(ks.New),
-                                       "Create a new, empty project file", icon("new"))
-        self.open_action = self._action("&Open...", self.open_dialog, QKeySequence(ks.Open),
-                                        "Open a .collapse project", icon("open"))
-        self.demo_action = self._action("Open &Demo Project", self.open_demo, None,
-                                        "Open the built-in demo project", icon("collapse-lab"))
-        self.save_as_action = self._action("Save &As...", self.save_as, QKeySequence(ks.SaveAs),
-                                           "Save a copy of the project under a new name and continue there "
-                                           "(SQLite backup: consistent even while a run computes)", icon("save-as"))
-        self.close_action = self._action("&Close Project", self.close_project, QKeySequence(ks.Close),
-                                         "Close the project (runs in progress are paused, resumable)")
+        self.new_action = make_action(self, "&New Project...", self.new_project, ks.New,
+                                      "Create a new, empty project file", icon("new"))
+        self.open_action = make_action(self, "&Open...", self.open_dialog, ks.Open, "Open a .collapse project",
+                                       icon("open"))
+        self.demo_action = make_action(self, "Open &Demo Project", self.open_demo, None,
+                                       "Open the built-in demo project (a read-only example)", icon("collapse-lab"))
+        self.reset_demo_action = make_action(self, "Reset the &Demo Project", self.reset_demo, None,
+                                             "Build the demo project again from scratch")
+        self.save_action = make_action(self, "&Save", self.explain_saving, ks.Save,
+                                       "Every generation is saved as it is computed; this says so")
+        self.save_as_action = make_action(self, "Save &As...", self.save_as, ks.SaveAs,
+                                          "Save a copy of the project under a new name and continue there "
+                                          "(SQLite backup: consistent even while a run computes)", icon("save-as"))
+        self.close_action = make_action(self, "&Close Project", self.close_project, ks.Close,
+                                        "Close the project (a run in progress is paused and stays resumable)")
+        self.recent_menu = QMenu("Open &Recent", parent)
+        self.recent_menu.setToolTipsVisible(True)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.project_label = QLabel()
+        self.project_label.setObjectName("project_info")
+        self.project_label.setToolTip("The open project file, its size and the space deleted runs left free")
+        state.project_changed.connect(self._on_project_changed)
+        state.runs_changed.connect(self._show_project_line)
+        state.queue.ended.connect(self._on_run_ended)
+        self._on_project_changed()
 
-    def _update_project_actions(self) -> None:
-        has_project = self.project is not None
-        self.save_as_action.setEnabled(has_project)
-        self.close_action.setEnabled(has_project)
+    # ---- what is open ---------------------------------------------------------------------------------------------
+    def _on_project_changed(self) -> None:
+        has = self.state.project is not None
+        for a in (self.save_action, self.save_as_action, self.close_action):
+            a.setEnabled(has)
+        self._show_project_line()
 
-    # ---- the open project ---------------------------------------------------------------------------------------
-    def _project_folder(self) -> Path:
-        """Where file dialogs start: the open project's folder, else the home folder."""
-        return self.project.path.parent if self.project is not None else Path.home()
-
-    def _is_open(self, path: Path) -> bool:
-        """Whether `path` is the project that is open now."""
-        return self.project is not None and path.exists() and path.resolve() == self.project.path.resolve()
-
-    def _set_project(self, project: Project | None) -> None:
-        old = self.project
-        self.project = project
-        self.cache = RunCache(project) if project is not None else None
-        self._current, self._selected = None, []
-        self._damaged_reported = set()
-        self.status_label.setText("")
-        self.generation_panel.set_cache(self.cache)
-        self.generation_panel.set_runs(None, [])
-        if old is not None and old is not project:
-            old.close()
-        self._update_title()
-        if project is None:
-            self.runs_panel.set_runs([])
-            self.runs_panel.set_empty_text("No project is open.\n\nUse File > New to start a project or "
-                                           "File > Open to open one.")
-            self.run_panel.set_can_start(False, "Open or create a project to run experiments (File > New).")
-            self.empty_title.setText("No project open")
-            self.empty_text.setText("Create a new project, open one (or drop a .collapse file here), or look at "
-                                    "the demo to see model collapse happen.")
-            self.scrubber.set_range(-1, 0)
-            self.help_panel.set_scenario(None)
-            self.centre.setCurrentWidget(self.empty_page)
-        else:
-            self.runs_panel.set_empty_text("This project has no runs yet.\n\nChoose a scenario and a policy in "
-                                           "Run setup (right) and press Start.")
-            if project.full_disk:
-                self.run_panel.set_can_start(False, "The disk is full, so this project is open read-only; free "
-                                             "some space and open it again to run experiments.")
-            elif project.readonly:
-                self.run_panel.set_can_start(False, "This project is read-only, so new runs cannot be added. "
-                                             "Use File > Save As to continue in a writable copy.")
-            else:
-                self.run_panel.set_can_start(True)
-            self.empty_title.setText("No runs yet")
-            self.empty_text.setText("Choose a scenario and a policy in Run setup on the right and press Start. "
-                                    "Each generation appears here as soon as it is computed.")
-            self.reload_runs()
-        self._update_actions()
-
-    def _update_title(self) -> None:
-        if self.project is None:
-            self.setWindowTitle("Collapse Lab")
-            self.setWindowFilePath("")
+    def _show_project_line(self) -> None:
+        path = self.state.path
+        if path is None:
             self.project_label.setText("")
             return
-        ro = " (read-only)" if self.project.readonly else ""
-        self.setWindowTitle(f"Collapse Lab - {self.project.path.name}{ro}")
-        self.setWindowFilePath(str(self.project.path))
-        self.project_label.setText(str(self.project.path))
+        size, free = self.state.file_size()
+        extra = f", {human_bytes(free)} reusable" if free >= 64 * 1024 else ""
+        tag = " (demo)" if self.state.is_demo else " (read-only)" if not self.state.writable else ""
+        self.project_label.setText(f"{path.name}{tag}  {human_bytes(size)}{extra}")
+        self.project_label.setToolTip(f"{path}\n{human_bytes(size)} on disk" + (
+            f"; {human_bytes(free)} freed by deleted runs is reused by new generations (Save As writes a "
+            "compact copy)" if extra else ""))
 
-    def _open(self, path: Path, create: bool) -> Project | None:
-        """Open (or create) a project whose list of runs can be read; otherwise one clear dialog and None."""
+    def start_folder(self) -> str:
+        """Where Open and New start: the last-used folder, else the open project's, else the home folder."""
+        last = self.settings.value("last_folder", "")
+        if isinstance(last, str) and last and Path(last).is_dir():
+            return last
+        return str(Path.home() if self.state.is_demo else self.state.folder())
+
+    def _remember_folder(self, path: Path) -> None:
+        self.settings.setValue("last_folder", str(path.resolve().parent))
+
+    def may_leave(self, doing: str) -> bool:
+        """Ask before leaving a project whose run computes (the run is paused; it stays resumable)."""
+        if not self.state.queue.running:
+            return True
+        run = self.state.run(self.state.queue.run_id() or -1)
+        name = run.name if run is not None else "a run"
+        return self.notifier.confirm(
+            "A run is computing", f"{name} is being computed. {doing} pauses it after the generation in flight "
+            "(every computed generation is saved) and it can be resumed later from the Runs panel.\n\n"
+            f"{doing} anyway?")
+
+    def _opened(self, pending: list[int], path: Path) -> None:
+        """Bookkeeping after a project was switched to."""
+        if pending:
+            self.notifier.status("Paused the run in the project that was open; open it again and press Resume to "
+                                 "continue.")
+        self._add_recent(path)
+        self._remember_folder(path)
+
+    def _open(self, path: Path, *, create: bool = False, demo: bool = False) -> list[int] | None:
+        """Open (or create) and switch to a project; one clear dialog and None when it cannot be."""
         try:
             try:
-                project = Project(path, create=create)
+                return self.state.open(path, create=create, demo=demo)
             except UnsafeProjectError as exc:
-                project = self._open_unsafe(exc)
-                if project is None:
-                    return None
-            try:
-                project.read_runs()  # not even the run ids readable: refuse now, before anything switches
-            except ProjectError:
-                project.close()
-                raise
-            return project
+                choice = self.notifier.choose(
+                    "The file holds SQL of its own",
+                    f"{exc.path.name} holds SQL that Collapse Lab did not write: {exc.report.describe()}.\n\nSQL "
+                    "stored in a file can run when the file is read or changed (a trigger can delete runs, for "
+                    "example), so Collapse Lab has not changed the file. Remove that SQL to work with the project "
+                    "(every run and generation is kept), or look at the project read-only.",
+                    ["Remove it and open", "Open read-only", "Cancel"])
+                if choice == 0:
+                    pending = self.state.open(path, remove_foreign=True)
+                    self.notifier.status(f"Removed the SQL {exc.report.describe()} from {exc.path.name}", 10000)
+                    return pending
+                if choice == 1:
+                    return self.state.open(path, readonly=True)
+                return None
         except ProjectError as exc:
-            self.show_error("Cannot open the project" if not create else "Cannot create the project", str(exc))
+            self.notifier.error("Cannot create the project" if create else "Cannot open the project", str(exc))
         except Exception as exc:  # e.g. an OSError the store did not translate
-            self._unexpected(f"opening {path}", exc)
+            self.notifier.unexpected(f"opening {path}", exc)
         return None
-
-    def _open_unsafe(self, exc: UnsafeProjectError) -> Project | None:
-        """A file holding SQL of its own: remove it and open, open read-only, or neither (None)."""
-        choice = self.dialogs.choose(
-            self, "The file holds SQL of its own",
-            f"{exc.path.name} holds SQL that Collapse Lab did not write: {exc.report.describe()}.\n\nSQL stored in "
-            "a file can run when the file is read or changed (a trigger can delete runs, for example), so Collapse "
-            "Lab has not changed the file. Remove that SQL to work with the project (every run and generation is "
-            "kept), or look at the project read-only.",
-            ["Remove it and open", "Open read-only", "Cancel"])
-        if choice == 0:
-            removed = remove_foreign_objects(exc.path)
-            self.statusBar().showMessage(f"Removed {', '.join(removed)} from {exc.path.name}", 10000)
-            return Project(exc.path)
-        if choice == 1:
-            return Project(exc.path, readonly=True)
-        return None
-
-    def _leave_project(self) -> list[int]:
-        """Stop any worker (the run is paused and stays resumable); return the runs that were in progress."""
-        pending = self._halt_worker()
-        if pending and self.project is not None:
-            self.statusBar().showMessage(f"Paused the run in {self.project.path.name}; open it again and press "
-                                         "Resume to continue.", 8000)
-        return pending
-
-    def _switch_to(self, project: Project, path: Path) -> None:
-        """Leave the open project (pausing its run) and show `project`, opened from `path`, instead."""
-        self._leave_project()
-        self._is_demo = False
-        self._autoplay_run = None
-        self._set_project(project)
-        self._add_recent(path)
 
     # ---- File menu ------------------------------------------------------------------------------------------------
     def open_project(self, path: str | os.PathLike[str]) -> bool:
-        """Open a project file; a clear error dialog when it is not one (the current project stays open)."""
+        """Open a project file; a clear error dialog when it is not one (the open project stays open)."""
         p = Path(path)
-        if self._is_open(p):
+        if self.state.is_open(p):
             return True
         if not p.exists():
-            self.show_error("Cannot open the project", f"{p}: no such file")
+            self.notifier.error("Cannot open the project", f"{p}: no such file")
             return False
-        project = self._open(p, create=False)
-        if project is None:
+        if not self.may_leave("Opening another project"):
             return False
-        self._switch_to(project, p)
-        self._select_initial()
+        pending = self._open(p)
+        if pending is None:
+            return False
+        self._autoplay_run = None
+        self._opened(pending, p)
+        self.state.playback.set_follow(True)
+        self.state.select(*self.state.initial_selection())
+        project = self.state.project
+        assert project is not None
         if project.full_disk:
-            self.dialogs.info(self, "Opened read-only", f"The disk holding {p.name} is full, so the project is open "
-                              "read-only: every run can be looked at and exported, but nothing can be computed "
-                              "until some space is freed and the project is opened again.")
-        waiting = [r for r in self.runs_panel.runs() if is_resumable(r)]
+            self.notifier.info("Opened read-only", f"The disk holding {p.name} is full, so the project is open "
+                               "read-only: every run can be looked at and exported, but nothing can be computed "
+                               "until some space is freed and the project is opened again.")
+        waiting = [r for r in self.state.runs if is_resumable(r)]
         if waiting and not project.readonly:
-            self.status_label.setText(f"{len(waiting)} run{'s were' if len(waiting) != 1 else ' was'} interrupted "
-                                      "before finishing; select it and press Resume to continue from the last "
-                                      "saved generation.")
+            self.notifier.status(f"{len(waiting)} run{'s were' if len(waiting) != 1 else ' was'} interrupted before "
+                                 "finishing; select it and press Resume to continue from the last saved generation.",
+                                 15000)
         else:
-            self.status_label.setText(f"Opened {p.name}")
+            self.notifier.status(f"Opened {p.name}")
         return True
 
     def open_dialog(self) -> None:
         """File > Open."""
-        path = self.dialogs.open_path(self, "Open project", PROJECT_FILTER, str(self._project_folder()))
+        path = self.dialogs.open_path(self._parent, "Open project", PROJECT_FILTER, self.start_folder())
         if path:
             self.open_project(path)
 
     def new_project(self, path: str | None = None) -> bool:
         """File > New: ask for a file name and create an empty project there."""
-        chosen = save_target(self.dialogs, self, path, "New project",
-                             str(self._project_folder() / "untitled.collapse"), PROJECT_FILTER, ".collapse")
+        chosen = save_target(self.dialogs, self._parent, path, "New project",
+                             str(Path(self.start_folder()) / "untitled.collapse"), PROJECT_FILTER, ".collapse")
         if chosen is None:
             return False
         p = Path(chosen)
-        if self._is_open(p):
-            self.show_error("Cannot create the project", f"{p}: is the project that is open now; choose another name.")
+        if self.state.is_open(p):
+            self.notifier.error("Cannot create the project",
+                                f"{p}: is the project that is open now; choose another name.")
+            return False
+        if not self.may_leave("Creating a new project"):
             return False
         if p.exists():
             # The file dialog already asked to replace it; keep the old file beside rather than destroy it.
@@ -243,112 +216,153 @@ class ProjectActions(QMainWindow):
                     if Path(str(p) + side).exists():
                         os.replace(str(p) + side, str(backup) + side)
             except OSError as exc:
-                self.show_error("Cannot create the project", f"{p}: cannot replace it ({exc.strerror}).")
+                self.notifier.error("Cannot create the project", f"{p}: cannot replace it ({exc.strerror}).")
                 return False
-            self.statusBar().showMessage(f"The previous {p.name} was kept as {backup.name}", 8000)
-        project = self._open(p, create=True)
-        if project is None:
+            self.notifier.status(f"The previous {p.name} was kept as {backup.name}")
+        pending = self._open(p, create=True)
+        if pending is None:
             return False
-        self._switch_to(project, p)
+        self._autoplay_run = None
+        self._opened(pending, p)
         return True
 
     def open_demo(self) -> bool:
-        """Open the built-in demo project (built in the background on the first launch)."""
+        """Open the built-in demo project (computed in the background on the first launch)."""
         try:
             path, todo, note = prepare_demo(self.data_dir)
         except ProjectError as exc:
-            self.show_error("Cannot open the demo project", str(exc))
+            self.notifier.error("Cannot open the demo project", str(exc))
             return False
         except Exception as exc:
-            self._unexpected("preparing the demo project", exc)
+            self.notifier.unexpected("preparing the demo project", exc)
             return False
-        if self._is_open(path):
+        if self.state.is_open(path):
             return True
-        project = self._open(path, create=False)
-        if project is None:
+        if not self.may_leave("Opening the demo"):
             return False
-        self._leave_project()
-        self._set_project(project)
-        self._is_demo = True
+        pending = self._open(path, demo=True)
+        if pending is None:
+            return False
+        if pending:
+            self.notifier.status("Paused the run in the project that was open; open it again and press Resume to "
+                                 "continue.")
         if note:
-            self.statusBar().showMessage(note, 10000)
-        runs = self.runs_panel.runs()
-        current, selected = demo_selection(runs)
+            self.notifier.status(note, 10000)
+        current, selected = demo_selection(self.state.runs)
+        self.state.playback.set_follow(True)
         if selected:
-            self.runs_panel.select_runs(selected, current)
-        if current is not None and self.runs_panel.run(current) is not None:
-            self.run_panel.load_spec(self.runs_panel.run(current).spec)
+            self.state.select(current, selected)
         if todo:
-            self.statusBar().showMessage("Computing the demo project...", 5000)
-            self._queue = list(todo)
-            self._start_next()
+            self.notifier.status("Computing the demo project...", 5000)
+            self.state.queue.start(list(todo))
         else:
-            self.status_label.setText(DEMO_READY)
-        if current is not None:
-            run = self.runs_panel.run(current)
-            if run is not None and run.complete:
+            self.notifier.status(DEMO_READY, 20000)
+        run = self.state.run(current) if current is not None else None
+        self._autoplay_run = None
+        if run is not None:
+            if run.complete:
                 self._start_autoplay()
             else:
-                self._autoplay_run = current
+                self._autoplay_run = run.id
         return True
+
+    def reset_demo(self) -> bool:
+        """Help > Reset the Demo Project: build the demo file again from scratch and open it."""
+        if self.state.is_demo and not self.may_leave("Resetting the demo"):
+            return False
+        if not self.notifier.confirm("Reset the demo project", "Build the demo project again from scratch? Its "
+                                     "runs are computed again (a few seconds); your own projects are not touched."):
+            return False
+        path = demo_path(self.data_dir)
+        if self.state.is_open(path):
+            self.state.close_project()
+        try:
+            for p in (path, Path(str(path) + "-wal"), Path(str(path) + "-shm"), Path(str(path) + "-journal")):
+                p.unlink(missing_ok=True)
+        except OSError as exc:
+            self.notifier.error("Cannot reset the demo project", f"{path}: cannot remove it ({exc.strerror}).")
+            return False
+        return self.open_demo()
 
     def _start_autoplay(self) -> None:
         """The demo plays its first run once, from generation 0."""
         self._autoplay_run = None
-        self.scrubber.follow_box.setChecked(False)
-        self.scrubber.set_value(0)
-        self.scrubber.play()
+        pb = self.state.playback
+        pb.set_follow(False)
+        pb.go_to(0)
+        pb.play()
+
+    def _on_run_ended(self, end: RunEnd) -> None:
+        if not end.mode and self._autoplay_run == end.run_id and self.state.is_demo:
+            self._start_autoplay()
+        if self.state.is_demo and not end.mode and not self.state.queue.queue:
+            self.notifier.status(DEMO_READY, 20000)
+
+    def own_project(self) -> bool:
+        """True when the open project takes the user's changes; for the demo, offer a project of their own
+        first (False when they chose neither)."""
+        if not self.state.is_demo:
+            return True
+        choice = self.notifier.choose(
+            "The demo is an example",
+            "The demo project is a read-only example, kept as it is so it can be shown again (Help > Reset the "
+            "Demo Project builds it afresh). Put your own runs in a project of your own: save the demo's runs "
+            "as a new project and continue there, or start an empty one.",
+            ["Save the demo as a new project", "New empty project", "Cancel"])
+        if choice == 0:
+            return self.save_as()
+        if choice == 1:
+            return self.new_project()
+        return False
+
+    def explain_saving(self) -> None:
+        """File > Save (Ctrl+S): there is nothing to save; say so."""
+        self.notifier.status("Everything is already saved: every generation is written to the project file as "
+                             "it is computed. Use File > Save As to keep a copy under another name.", 10000)
 
     def save_as(self, path: str | None = None) -> bool:
         """File > Save As: copy with SQLite's backup API and continue in the copy (runs keep computing)."""
-        if self.project is None:
+        current = self.state.path
+        if current is None:
             return False
-        suggested = str(self.project.path.with_name(self.project.path.stem + " copy.collapse"))
-        if self._is_demo:
-            suggested = str(Path.home() / "demo.collapse")
-        chosen = save_target(self.dialogs, self, path, "Save project as", suggested, PROJECT_FILTER, ".collapse")
+        suggested = str(current.with_name(current.stem + " copy.collapse"))
+        if self.state.is_demo:
+            suggested = str(Path(self.start_folder()) / "my-demo.collapse")
+        chosen = save_target(self.dialogs, self._parent, path, "Save project as", suggested, PROJECT_FILTER,
+                             ".collapse")
         if chosen is None:
             return False
         target = Path(chosen)
-        if self._is_open(target):
+        if self.state.is_open(target):
             return True
-        pending = self._halt_worker()
         try:
-            self.project.save_as(target)
+            self.state.save_as(target)
         except ProjectError as exc:
-            self.show_error("Cannot save the project", str(exc))
-            self._resume_after(pending)
+            self.notifier.error("Cannot save the project", str(exc))
             return False
         except Exception as exc:
-            self._unexpected(f"saving {target}", exc)
-            self._resume_after(pending)
+            self.notifier.unexpected(f"saving {target}", exc)
             return False
-        project = self._open(target, create=False)
-        if project is None:
-            self._resume_after(pending)
-            return False
-        keep_current = self._current.id if self._current is not None else None
-        keep_selected = [r.id for r in self._selected]
-        self._is_demo = False
-        self._set_project(project)
         self._add_recent(target)
-        if keep_selected:
-            self.runs_panel.select_runs(keep_selected, keep_current)
-        self.statusBar().showMessage(f"Saved as {target}", 5000)
-        self._resume_after(pending)
+        self._remember_folder(target)
+        self.notifier.status(f"Saved as {target}", 5000)
         return True
 
-    def close_project(self) -> None:
-        """File > Close."""
-        if self.project is None:
-            return
-        self._leave_project()
-        self._is_demo = False
-        self._set_project(None)
+    def close_project(self) -> bool:
+        """File > Close (asks first while a run computes)."""
+        if self.state.project is None:
+            return True
+        if not self.may_leave("Closing the project"):
+            return False
+        self._autoplay_run = None
+        if self.state.close_project():
+            self.notifier.status("Paused the run; open the project again and press Resume to continue.")
+        return True
 
     # ---- drag and drop ------------------------------------------------------------------------------------------
     @staticmethod
-    def _dropped_file(event: QDragEnterEvent | QDropEvent) -> str | None:
+    def dropped_file(event: QDragEnterEvent | QDropEvent) -> str | None:
+        """The first local file of a drag, if any."""
         mime = event.mimeData()
         if mime is None or not mime.hasUrls():
             return None
@@ -356,28 +370,6 @@ class ProjectActions(QMainWindow):
             if isinstance(url, QUrl) and url.isLocalFile():
                 return url.toLocalFile()
         return None
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        """Accept a dragged local file (a project to open)."""
-        if self._dropped_file(event):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        """Open the dropped project once the drop has finished."""
-        path = self._dropped_file(event)
-        if path:
-            event.acceptProposedAction()
-            self._dropped = path
-            QTimer.singleShot(0, self, self._open_dropped)
-        else:
-            event.ignore()
-
-    def _open_dropped(self) -> None:
-        path, self._dropped = self._dropped, None
-        if path:
-            self.open_project(path)
 
     # ---- recent files -------------------------------------------------------------------------------------------
     def recent_files(self) -> list[str]:

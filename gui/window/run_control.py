@@ -1,37 +1,33 @@
-"""The main window's run control: Start / Pause / Resume / Stop, the queue of runs waiting to be computed, the
-:class:`gui.worker.RunWorker` life cycle, and the status bar's progress line.
+"""Run control: Start / Pause / Resume / Stop (the Run menu, the toolbar and Run setup's buttons), the status
+line of the run being computed and its progress bar.
 
-:class:`RunControl` is one part (a mixin) of :class:`gui.window.main_window.MainWindow`. Every run is computed by a
-RunWorker with its own project connection. Threads: worker signals are queued to the GUI thread and connected
-only to bound methods of the window (a lambda receiver would run in the worker thread); a signal from a worker
-that has been stopped and replaced is ignored (:meth:`RunControl._from_current_worker`).
+A component of the main window: it is handed the state model (whose run queue computes the runs), the
+notifier, the dialogs and the Run setup panel, and owns its actions, the status line and the progress bar.
+`own_project` is asked before a new run is created (the demo is a read-only example).
 """
 
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
 
 from core.engine import RunSpec
-from core.runner import create_runs, version_change
-from core.store import Project, ProjectError, RunInfo
-from gui.cache import RunCache
-from gui.demo import DEMO_READY
-from gui.dialogs import Dialogs
+from core.runner import version_change
+from core.store import ProjectError
 from gui.icons import glyph_icon
-from gui.panels.generation_panel import GenerationPanel
 from gui.panels.run_panel import RunPanel
-from gui.panels.runs_panel import RunsPanel, is_resumable
-from gui.panels.scrubber import Scrubber
-from gui.worker import RunWorker
+from gui.panels.runs_panel import is_resumable
+from gui.state import RunEnd, WindowState
+from gui.window.make_action import make_action
+from gui.window.notifier import Notifier
 
 log = logging.getLogger("collapse_lab.window")
 
-FOLLOW_INTERVAL_S = 1 / 15  # "follow latest" moves the views at most this often while a run computes
+OUTCOME_MS = 30_000  # how long "Finished ..." stays on the status line
 
 
 def _worth_showing(message: str | None) -> bool:
@@ -43,7 +39,8 @@ def _worth_showing(message: str | None) -> bool:
                 or "resume to continue" in low)
 
 
-def _fmt_eta(seconds: float) -> str:
+def fmt_eta(seconds: float) -> str:
+    """Time left in words a person reads at a glance."""
     if seconds < 1:
         return "< 1 s"
     if seconds < 90:
@@ -53,346 +50,205 @@ def _fmt_eta(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-class RunControl(QMainWindow):
-    """Start, pause, resume and stop runs; queue them; follow the worker's progress."""
+class RunControl(QObject):
+    """Start, pause, resume and stop runs; the status line and progress bar of the run computing."""
 
-    project: Project | None
-    dialogs: Dialogs
-    cache: RunCache | None
-    generation_panel: GenerationPanel
-    runs_panel: RunsPanel
-    run_panel: RunPanel
-    scrubber: Scrubber
-    status_label: QLabel
-    progress: QProgressBar
-    _current: RunInfo | None
-    _selected: list[RunInfo]
-    _is_demo: bool
-    _autoplay_run: int | None
+    def __init__(self, state: WindowState, notifier: Notifier, run_panel: RunPanel,
+                 own_project: Callable[[], bool], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.notifier = notifier
+        self.run_panel = run_panel
+        self._own_project = own_project
+        self.start_action = make_action(self, "&Start", run_panel.request_start, "F5",
+                                        "Create a run from Run setup and compute it", glyph_icon("start"))
+        self.pause_action = make_action(self, "&Pause", self.pause_run, "F6", "Pause after the current generation",
+                                        glyph_icon("run-pause"))
+        self.resume_action = make_action(self, "&Resume", self.resume_run, "Ctrl+R",
+                                         "Continue the paused run, or the selected interrupted runs",
+                                         glyph_icon("resume"))
+        self.stop_action = make_action(self, "S&top", self.stop_run, "Shift+F5",
+                                       "Stop after the current generation (the run stays resumable)",
+                                       glyph_icon("stop"))
+        self.status_label = QLabel()
+        self.status_label.setObjectName("run_status")
+        self.status_label.setToolTip("What the run worker is doing: generation, speed and time left")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("run_progress")
+        self.progress.setMaximumWidth(180)
+        self.progress.setMaximumHeight(14)
+        self.progress.setTextVisible(False)
+        self.progress.setToolTip("Progress of the run being computed")
+        self.progress.hide()
+        self._clear_timer = QTimer(self)
+        self._clear_timer.setSingleShot(True)
+        self._clear_timer.timeout.connect(self.status_label.clear)
 
-    def _init_run_state(self) -> None:
-        self._worker: RunWorker | None = None
-        self._retired: list[RunWorker] = []  # ended workers whose last queued signals may still be on the way
-        self._queue: list[int] = []  # runs waiting to be computed, in order (after the worker's run)
-        self._paused: list[int] = []  # runs paused by Pause (Resume continues them first)
-        self._stop_mode: str | None = None  # 'pause' or 'stop' while a stop request is pending
-        self._run_started_at = 0.0
-        self._run_first_generation = 0
-        self._last_follow = 0.0
+        run_panel.start_requested.connect(self.start_run)
+        run_panel.pause_requested.connect(self.pause_run)
+        run_panel.resume_requested.connect(self.resume_run)
+        run_panel.stop_requested.connect(self.stop_run)
+        run_panel.start_enabled_changed.connect(self.start_action.setEnabled)
+        q = state.queue
+        q.changed.connect(self.update_actions)
+        q.starting.connect(self._on_starting)
+        q.run_started.connect(self._on_run_started)
+        q.progressed.connect(self._on_progress)
+        q.ended.connect(self._on_ended)
+        q.failed.connect(self._on_failed)
+        state.project_changed.connect(self._on_project_changed)
+        state.selection_changed.connect(self.update_actions)
+        self._on_project_changed()
 
-    def _build_run_actions(self) -> None:
-        self.start_action = self._action("&Start", self.run_panel.request_start, "F5",
-                                         "Create a run from Run setup and compute it", glyph_icon("start"))
-        self.pause_action = self._action("&Pause", self.pause_run, "F6",
-                                         "Pause after the current generation", glyph_icon("run-pause"))
-        self.resume_action = self._action("&Resume", self.resume_run, "Ctrl+R",
-                                          "Continue the paused run, or the selected interrupted runs",
-                                          glyph_icon("resume"))
-        self.stop_action = self._action("S&top", self.stop_run, "Shift+F5",
-                                        "Stop after the current generation (the run stays resumable)",
-                                        glyph_icon("stop"))
-
-    def _run_control_actions(self) -> tuple[QAction, ...]:
+    def actions(self) -> tuple[QAction, ...]:
         """Start, Pause, Resume, Stop (for the Run menu and the toolbar)."""
         return (self.start_action, self.pause_action, self.resume_action, self.stop_action)
 
-    def _connect_run_panel(self) -> None:
-        rp = self.run_panel
-        rp.start_requested.connect(self.start_run)
-        rp.pause_requested.connect(self.pause_run)
-        rp.resume_requested.connect(self.resume_run)
-        rp.stop_requested.connect(self.stop_run)
-        rp.start_enabled_changed.connect(self.start_action.setEnabled)
+    def _show(self, text: str, stays: bool = True) -> None:
+        self._clear_timer.stop()
+        self.status_label.setText(text)
+        if not stays:
+            self._clear_timer.start(OUTCOME_MS)
 
-    def _update_run_actions(self) -> None:
-        writable = self.project is not None and not self.project.readonly
-        running = self._worker is not None
-        stopping = running and self._worker.stop_requested  # type: ignore[union-attr]
-        resumable_sel = bool(self.runs_panel.resumable_selected()) or (
-            self._current is not None and is_resumable(self._current))
-        can_resume = writable and not running and (bool(self._paused) or resumable_sel)
+    # ---- enabling -----------------------------------------------------------------------------------------------
+    def _on_project_changed(self) -> None:
+        project = self.state.project
+        self._show("")
+        self.progress.hide()
+        if project is None:
+            self.run_panel.set_can_start(False, "Open or create a project to run experiments (File > New).")
+        elif project.full_disk:
+            self.run_panel.set_can_start(False, "The disk is full, so this project is open read-only; free some "
+                                         "space and open it again to run experiments.")
+        elif project.readonly:
+            self.run_panel.set_can_start(False, "This project is read-only, so new runs cannot be added. Use "
+                                         "File > Save As to continue in a writable copy.")
+        else:
+            self.run_panel.set_can_start(True)
+        self.update_actions()
+
+    def _resumable_selected(self) -> list[int]:
+        return [r.id for r in self.state.selected if is_resumable(r)]
+
+    def update_actions(self) -> None:
+        """Enable what can be done now."""
+        q = self.state.queue
+        writable = self.state.writable
+        running, stopping = q.running, q.stopping
+        can_resume = writable and not running and (bool(q.paused) or bool(self._resumable_selected()))
         can_pause = running and not stopping
-        can_stop = (running and not stopping) or (not running and bool(self._paused))
+        can_stop = (running and not stopping) or (not running and bool(q.paused))
         self.run_panel.set_run_state(running=running, can_pause=can_pause, can_resume=can_resume, can_stop=can_stop)
-        self.runs_panel.set_pending(self._queue, self._paused)
         self.start_action.setEnabled(self.run_panel.start_button.isEnabled())
         self.pause_action.setEnabled(can_pause)
         self.resume_action.setEnabled(can_resume)
         self.stop_action.setEnabled(can_stop)
 
     # ---- commands -----------------------------------------------------------------------------------------------
-    @property
-    def worker(self) -> RunWorker | None:
-        """The worker computing a run now, if any."""
-        return self._worker
-
-    def is_running(self) -> bool:
-        """Whether a run is being computed now."""
-        return self._worker is not None
-
     def start_run(self, spec: RunSpec, replicates: int = 1, name: str = "") -> list[int]:
         """Create runs from a validated spec (R replicates) and compute them one after the other."""
-        if self.project is None or self.project.readonly:
+        if self.state.queue.running:
+            self.notifier.error("A run is in progress", "Wait for it to finish, or pause it, before starting another.")
             return []
-        if self._worker is not None:
-            self.show_error("A run is in progress", "Wait for it to finish, or pause it, before starting another.")
+        if not self._own_project() or not self.state.writable:
             return []
         try:
-            ids = create_runs(self.project, spec, replicates, name or None)
+            ids = self.state.create_runs(spec, replicates, name)
         except ProjectError as exc:
-            self.show_error("Cannot start the run", str(exc))
+            self.notifier.error("Cannot start the run", str(exc))
             return []
         except Exception as exc:
-            self._unexpected("creating the run", exc)
+            self.notifier.unexpected("creating the run", exc)
             return []
-        self._paused = []  # a new run replaces whatever was paused (those runs stay resumable individually)
-        self.reload_runs()
-        self.scrubber.follow_box.setChecked(True)
-        self.runs_panel.select_runs(ids, ids[0])
-        self._queue = list(ids)
-        self._start_next()
+        self.state.playback.set_follow(True)
+        self.state.select(ids[0], ids)
+        self.state.queue.start(ids)
         return ids
-
-    def _start_next(self) -> None:
-        if self._worker is not None or not self._queue or self.project is None:
-            self._update_actions()
-            return
-        run_id = self._queue.pop(0)
-        from gui.preload import preload
-
-        preload()  # heavy imports on this (GUI) thread, never first inside a worker
-        worker = RunWorker(self.project.path, run_id)
-        worker.run_started.connect(self._on_run_started)
-        worker.progressed.connect(self._on_progress)
-        worker.run_ended.connect(self._on_run_ended)
-        worker.failed.connect(self._on_worker_failed)
-        worker.finished.connect(self._on_worker_finished)
-        self._worker = worker
-        self._stop_mode = None
-        self._run_started_at = time.perf_counter()
-        self.statusBar().clearMessage()  # a temporary message would hide the run's progress line
-        run = self.runs_panel.run(run_id)
-        self.status_label.setText(f"Starting {run.name if run else 'run'}...")
-        self.progress.setRange(0, run.spec.generations if run else 0)
-        self.progress.setValue(max(run.last_generation, 0) if run else 0)
-        self.progress.show()
-        worker.start()
-        self._update_actions()
-
-    def _request_stop(self, mode: str) -> bool:
-        """Ask the worker to stop after the current generation ('pause' or 'stop'); False when none runs or it
-        is stopping already."""
-        if self._worker is None or self._worker.stop_requested:
-            return False
-        self._stop_mode = mode
-        self._worker.request_stop()
-        return True
 
     def pause_run(self) -> None:
         """Pause after the current generation (the run and any queued runs can be resumed)."""
-        if self._request_stop("pause"):
-            self.status_label.setText("Pausing after the current generation...")
-            self._update_actions()
+        if self.state.queue.pause():
+            self._show("Pausing after the current generation...")
 
     def stop_run(self) -> None:
         """Stop after the current generation and forget queued runs (they stay resumable)."""
-        if self._request_stop("stop"):
-            self.status_label.setText("Stopping after the current generation...")
-        elif self._worker is None and self._paused:
-            self._paused = []
-            self.status_label.setText("Stopped. The interrupted runs can be resumed from the Runs panel.")
-        self._queue = []
-        self._update_actions()
+        was_running = self.state.queue.running
+        if self.state.queue.stop():
+            self._show("Stopping after the current generation..." if was_running else
+                       "Stopped. The interrupted runs can be resumed from the Runs panel.", stays=was_running)
 
     def resume_run(self) -> None:
         """Resume the paused runs, else the selected interrupted runs."""
-        if self._worker is not None:
+        if self.state.queue.running or self.state.queue.resume_paused():
             return
-        if self._paused:
-            self._queue = self._paused + [i for i in self._queue if i not in self._paused]
-            self._paused = []
-            self._start_next()
-            return
-        ids = self.runs_panel.resumable_selected()
-        if not ids and self._current is not None and is_resumable(self._current):
-            ids = [self._current.id]
-        self.resume_runs(ids)
+        self.resume_runs(self._resumable_selected())
 
     def resume_runs(self, run_ids: list[int]) -> None:
         """Continue interrupted runs from their last saved generation (asking first when a run was started by
         other versions of Collapse Lab or its libraries)."""
-        if not run_ids or self.project is None or self.project.readonly:
+        if not run_ids or not self.state.writable:
             return
-        notes = [n for n in (version_change(r) for r in map(self.runs_panel.run, run_ids) if r is not None) if n]
-        if notes and not self.dialogs.confirm(self, "Resume with other versions?", "\n\n".join(
+        notes = [n for n in (version_change(r) for r in map(self.state.run, run_ids) if r is not None) if n]
+        if notes and not self.notifier.confirm("Resume with other versions?", "\n\n".join(
                 [n[0].upper() + n[1:] + "." for n in notes] + ["Resume anyway?"])):
             return
-        if self._worker is not None:
-            self._queue.extend(i for i in run_ids if i not in self._queue and i != self._worker.run_id)
-            self._update_actions()
-            return
-        self._paused = []
-        self._queue = list(run_ids)
-        self.scrubber.follow_box.setChecked(True)
-        self._start_next()
+        if not self.state.queue.running:
+            self.state.playback.set_follow(True)
+        self.state.resume(run_ids)
 
-    def _busy_run_ids(self) -> set[int]:
-        """Runs being computed, queued or paused."""
-        return set(self._queue) | set(self._paused) | ({self._worker.run_id} if self._worker else set())
+    # ---- the queue's signals --------------------------------------------------------------------------------------
+    def _name(self, run_id: int) -> str:
+        run = self.state.run(run_id)
+        return run.name if run is not None else f"run {run_id}"
 
-    def _halt_worker(self) -> list[int]:
-        """Stop the worker now, blocking until the generation in flight is saved (a generation always ends;
-        nothing is cut off mid-write); return the runs that were running, paused or queued."""
-        pending: list[int] = []
-        w = self._worker
-        if w is not None:
-            pending.append(w.run_id)
-            self._stop_mode = "halt"
-            w.request_stop()
-            self.status_label.setText("Saving the generation in progress...")
-            QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                w.wait()
-            finally:
-                QGuiApplication.restoreOverrideCursor()
-            self._finish_worker(w)
-        pending += [i for i in self._paused + self._queue if i not in pending]
-        self._queue, self._paused = [], []
-        self._update_actions()
-        return pending
-
-    def _resume_after(self, pending: list[int]) -> None:
-        if pending and self.project is not None and not self.project.readonly:
-            self._queue = list(pending)
-            self._start_next()
-
-    # ---- worker signals (queued to the GUI thread; bound methods only) --------------------------------------------
-    def _from_current_worker(self, run_id: int) -> bool:
-        """Whether a worker signal comes from the worker running now (not a stopped one's late signal)."""
-        w = self._worker
-        return w is not None and w.run_id == run_id and self.sender() in (w, None)
+    def _on_starting(self, run_id: int) -> None:
+        self.notifier.status_bar.clearMessage()  # a temporary message would hide the run's progress line
+        run = self.state.run(run_id)
+        self._show(f"Starting {self._name(run_id)}...")
+        self.progress.setRange(0, run.spec.generations if run else 0)
+        self.progress.setValue(max(run.last_generation, 0) if run else 0)
+        self.progress.show()
 
     def _on_run_started(self, run_id: int, first: int, target: int) -> None:
-        if not self._from_current_worker(run_id):
-            return
-        self._run_first_generation = first
         self.progress.setRange(0, target)
-        if self.project is not None:
-            try:
-                info = self.project.run(run_id)
-            except ProjectError:
-                return
-            self.runs_panel.update_run(info)
-
-    def _on_progress(self, run_id: int, generation: int, target: int, metrics: dict[str, float],
-                     rate: float) -> None:
-        if self.project is None or not self._from_current_worker(run_id):
-            return
-        assert self._worker is not None
-        run = self.runs_panel.run(run_id)
-        name = run.name if run is not None else f"run {run_id}"
-        left = max(target - generation, 0) + sum(self._remaining(i) for i in self._queue)
-        eta = _fmt_eta(left / rate) if rate > 0 else "?"
-        queued = f" (+{len(self._queue)} queued)" if self._queue else ""
-        if self._worker.stop_requested:
-            self.status_label.setText(f"{'Pausing' if self._stop_mode == 'pause' else 'Stopping'} {name} after "
-                                      f"generation {generation}...")
-        else:
-            self.status_label.setText(f"Running {name}: generation {generation}/{target}, {rate:,.0f} gen/s, "
-                                      f"ETA {eta}{queued}")
-        self.progress.setValue(generation)
-        if self.cache is not None:
-            self.cache.invalidate(run_id)
-        try:
-            info = self.project.run(run_id)
-        except ProjectError:
-            return
-        self.runs_panel.update_run(info)
-        if self._current is not None and self._current.id == run_id:
-            self._current = info
-        self._selected = [info if r.id == run_id else r for r in self._selected]
-        shown = any(r.id == run_id for r in self._selected)
-        if shown:
-            self.generation_panel.refresh(run_id)  # coalesced by the panel
-        if self._current is not None and self._current.id == run_id:
-            now = time.perf_counter()
-            last_signal = generation >= target or self._worker.stop_requested
-            if self.scrubber.follow and (last_signal or now - self._last_follow >= FOLLOW_INTERVAL_S):
-                self._last_follow = now
-                if shown:
-                    self.generation_panel.flush()  # the views have generation k before the scrubber asks for it
-                self.scrubber.set_latest(generation, target)
-            else:
-                self.scrubber.set_range(generation, target)
 
     def _remaining(self, run_id: int) -> int:
-        run = self.runs_panel.run(run_id)
+        run = self.state.run(run_id)
         return max(run.spec.generations - max(run.last_generation, 0), 0) if run is not None else 0
 
-    def _on_run_ended(self, run_id: int, status: str, message: str) -> None:
-        if self._from_current_worker(run_id) and status == "failed" and message:
-            log.warning("run %s failed: %s", run_id, message)
-
-    def _on_worker_failed(self, run_id: int, message: str) -> None:
-        if self._from_current_worker(run_id):
-            self._queue = []
-            self._stop_mode = "failed"
-        self.show_error("The run stopped", message)
-
-    def _on_worker_finished(self) -> None:
-        # QThread.finished is the last signal a worker sends: after it, nothing queued can name it as sender.
-        w = self.sender()
-        if isinstance(w, RunWorker):
-            self._finish_worker(w)
-            if w in self._retired:
-                self._retired.remove(w)
-                w.deleteLater()
-
-    def _finish_worker(self, w: RunWorker) -> None:
-        """Bookkeeping after a worker's thread ended (idempotent: a halted worker is finished at once)."""
-        if w is not self._worker:
-            return
-        self._worker = None
-        self._retired.append(w)  # kept alive until its queued finished signal has been delivered
-        mode, self._stop_mode = self._stop_mode, None
-        elapsed = time.perf_counter() - self._run_started_at
-        runs = self.reload_runs()
-        info = next((r for r in runs if r.id == w.run_id), None)
-        if self.cache is not None:
-            self.cache.invalidate(w.run_id)
-        if info is not None and any(r.id == w.run_id for r in self._selected):
-            self.generation_panel.refresh(w.run_id)
-            if self._current is not None and self._current.id == w.run_id:
-                self.scrubber.set_range(info.last_generation, info.spec.generations)
-        self.progress.hide()
-        self.statusBar().clearMessage()
-        name = info.name if info is not None else f"run {w.run_id}"
-        if mode == "pause":
-            if info is not None and not info.complete:
-                self._paused = [w.run_id] + [i for i in self._queue if i != w.run_id]
-            else:
-                self._paused = list(self._queue)
-            self._queue = []
-            self.status_label.setText(f"Paused {name} after generation {w.last_generation}. Press Resume to "
-                                      "continue; every finished generation is saved.")
-        elif mode == "stop":
-            self._queue = []
-            self.status_label.setText(f"Stopped {name} after generation {w.last_generation}. It can be resumed "
-                                      "from the Runs panel.")
-        elif mode == "halt":
-            self.status_label.setText(f"Paused {name} after generation {w.last_generation}.")
-        elif mode == "failed" or info is None or info.status == "failed":
-            self._queue = []
-            note = f": {info.message}" if info is not None and info.message else ""
-            self.status_label.setText(f"{name} stopped{note}")
+    def _on_progress(self, run_id: int, generation: int, target: int, metrics: object, rate: float) -> None:
+        q = self.state.queue
+        name = self._name(run_id)
+        left = max(target - generation, 0) + sum(self._remaining(i) for i in q.queue)
+        eta = fmt_eta(left / rate) if rate > 0 else "?"
+        queued = f" (+{len(q.queue)} queued)" if q.queue else ""
+        if q.stopping:
+            self._show(f"{'Pausing' if q.stop_mode == 'pause' else 'Stopping'} {name} after generation "
+                       f"{generation}...")
         else:
-            done = (info.last_generation - self._run_first_generation + 1) if info is not None else 0
-            note = f" ({info.message})" if info is not None and _worth_showing(info.message) else ""
-            self.status_label.setText(f"Finished {name}: {max(done, 0)} generations in {elapsed:.1f} s{note}")
-            if self._autoplay_run == w.run_id:
-                self._start_autoplay()
-            if self._is_demo and not self._queue:
-                self.status_label.setText(DEMO_READY)
-        if mode is None and self._queue:
-            self._start_next()
-        self._update_actions()
+            self._show(f"Running {name}: generation {generation}/{target}, {rate:,.0f} gen/s, ETA {eta}{queued}")
+        self.progress.setValue(generation)
+
+    def _on_failed(self, run_id: int, message: str) -> None:
+        self.notifier.error("The run stopped", message)
+
+    def _on_ended(self, end: RunEnd) -> None:
+        self.progress.hide()
+        info = self.state.run(end.run_id)
+        name = info.name if info is not None else f"run {end.run_id}"
+        if end.mode == "pause":
+            self._show(f"Paused {name} after generation {end.last_generation}. Press Resume to continue; every "
+                       "finished generation is saved.")
+        elif end.mode == "stop":
+            self._show(f"Stopped {name} after generation {end.last_generation}. It can be resumed from the Runs "
+                       "panel.", stays=False)
+        elif end.mode == "halt":
+            self._show(f"Paused {name} after generation {end.last_generation}.", stays=False)
+        elif end.mode == "failed" or info is None or info.status == "failed":
+            note = f": {info.message}" if info is not None and info.message else ""
+            self._show(f"{name} stopped{note}", stays=False)
+        else:
+            done = (info.last_generation - end.first_generation + 1) if info is not None else 0
+            note = f" ({info.message})" if _worth_showing(info.message) else ""
+            self._show(f"Finished {name}: {max(done, 0)} generations in {end.elapsed:.1f} s{note}", stays=False)
+        self.update_actions()

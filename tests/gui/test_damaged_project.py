@@ -36,7 +36,7 @@ def test_a_damaged_run_is_reported_once_and_the_others_are_listed(qtbot, window,
     assert [r.id for r in w.runs_panel.runs()] == [ids[0], ids[2]]
     assert [t for t, _ in d.errors] == ["Some runs cannot be read"]
     assert "1 run is damaged" in d.errors[0][1] and "fffe" not in d.errors[0][1]
-    w.reload_runs()
+    w.state.reload_runs()
     assert len(d.errors) == 1  # said once per project, not on every reload
 
 

@@ -98,7 +98,7 @@ def window(qtbot, env: dict[str, Path]) -> tuple[MainWindow, ScriptedDialogs]:  
 
 def new_project(w: MainWindow, d: ScriptedDialogs, path: Path) -> None:
     d.paths.append(str(path))
-    w.new_action.trigger()
+    w.projects.new_action.trigger()
     assert w.project is not None and w.project.path == path
 
 
@@ -110,7 +110,7 @@ def run_from_form(qtbot, w: MainWindow, **values: object) -> int:  # noqa: ANN00
     assert w.is_running() or w.runs_panel.runs()
     qtbot.waitUntil(lambda: not w.is_running(), timeout=WAIT_MS)
     run = w.current_run()
-    assert run is not None and run.status == "finished", w.status_label.text()
+    assert run is not None and run.status == "finished", w.run_control.status_label.text()
     return run.id
 
 
@@ -135,8 +135,8 @@ def test_run_then_scrub_shows_the_stored_counts(qtbot, window, env) -> None:  # 
     new_project(w, d, path)
     assert w.windowTitle() == "Collapse Lab - scrub.collapse"
     run_id = run_from_form(qtbot, w, scenario="gaussian", policy="replace", generations=40, samples=200, seed=3)
-    assert w.scrubber.maximum == 40 and w.scrubber.value == 40  # followed the run to its end
-    assert "Finished" in w.status_label.text()
+    assert w.state.playback.maximum == 40 and w.scrubber.value == 40  # followed the run to its end
+    assert "Finished" in w.run_control.status_label.text()
 
     with Project(path, readonly=True) as p:
         counts = p.histogram(run_id, 17)
@@ -151,7 +151,7 @@ def test_run_then_scrub_shows_the_stored_counts(qtbot, window, env) -> None:  # 
         qtbot.keyClick(w, Qt.Key.Key_Right)
     assert w.scrubber.value == 3
     w.scrubber.spin.setValue(17)  # as if typed into the generation box
-    chart = w.chart("distribution")
+    chart = w.exports.chart("distribution")
     assert chart is not None
 
     def shows_gen_17() -> bool:
@@ -161,10 +161,10 @@ def test_run_then_scrub_shows_the_stored_counts(qtbot, window, env) -> None:  # 
     qtbot.keyClick(w, Qt.Key.Key_End)
     assert w.scrubber.value == 40
 
-    assert w.centre.currentWidget() is w.generation_panel
-    w.close_action.trigger()
-    assert w.project is None and w.centre.currentWidget() is w.empty_page
-    assert w.empty_title.text() == "No project open" and w.empty_new.isVisibleTo(w)
+    assert w.centre.widget.currentWidget() is w.generation_panel
+    w.projects.close_action.trigger()
+    assert w.project is None and w.centre.widget.currentWidget() is w.centre.empty_page
+    assert w.centre.empty_title.text() == "No project open" and w.centre.empty_new.isVisibleTo(w)
 
 
 def test_save_as_and_reopen_keeps_the_runs(qtbot, window, env) -> None:  # noqa: ANN001
@@ -175,17 +175,17 @@ def test_save_as_and_reopen_keeps_the_runs(qtbot, window, env) -> None:  # noqa:
     run_from_form(qtbot, w, scenario="gaussian", policy="replace", generations=12, samples=100, seed=2)
     copy = env["tmp"] / "copy.collapse"
     d.paths.append(str(copy))
-    w.save_as_action.trigger()
+    w.projects.save_as_action.trigger()
     assert w.project is not None and w.project.path == copy
     assert w.windowTitle() == "Collapse Lab - copy.collapse"
 
-    w.close_action.trigger()
+    w.projects.close_action.trigger()
     assert w.project is None and w.windowTitle() == "Collapse Lab"
     d.paths.append(str(copy))
-    w.open_action.trigger()
+    w.projects.open_action.trigger()
     names = {r.name: (r.status, r.last_generation) for r in w.runs_panel.runs()}
     assert names == {"gaussian mix 0.25 fresh": ("finished", 15), "gaussian replace": ("finished", 12)}
-    assert str(copy.resolve()) in w.recent_files()
+    assert str(copy.resolve()) in w.projects.recent_files()
     with Project(first, readonly=True) as a, Project(copy, readonly=True) as b:
         for ra, rb in zip(a.runs(), b.runs()):
             assert np.array_equal(a.histograms(ra.id)[1], b.histograms(rb.id)[1])
@@ -202,7 +202,7 @@ def test_save_as_while_a_run_computes_continues_in_the_copy(qtbot, window, env) 
     qtbot.waitUntil(lambda: worker.last_generation >= 5, timeout=WAIT_MS)
     copy = env["tmp"] / "busy copy.collapse"
     d.paths.append(str(copy))
-    w.save_as_action.trigger()
+    w.projects.save_as_action.trigger()
     assert w.project.path == copy and w.is_running() and w.worker is not worker  # resumed in the copy
     qtbot.waitUntil(lambda: not w.is_running(), timeout=WAIT_MS)
     assert w.current_run().status == "finished"
@@ -223,25 +223,25 @@ def test_export_png_svg_and_csv_through_the_actions(qtbot, window, env) -> None:
 
     d.png = ((640, 480), False)
     d.paths.append(str(out / "dist.png"))
-    w.export_actions["png"]["distribution"].trigger()
+    w.exports.export_actions["png"]["distribution"].trigger()
     img = QImage(str(out / "dist.png"))
     assert not img.isNull() and (img.width(), img.height()) == (640, 480)
 
     d.png = ((500, 300), True)
     d.paths.append(str(out / "timeline"))  # no extension: .png is added
-    w.export_actions["png"]["timeline"].trigger()
+    w.exports.export_actions["png"]["timeline"].trigger()
     img = QImage(str(out / "timeline.png"))
     assert (img.width(), img.height()) == (500, 300) and img.hasAlphaChannel()
 
     d.paths.append(str(out / "heat.svg"))
-    w.export_actions["svg"]["heatmap"].trigger()
+    w.exports.export_actions["svg"]["heatmap"].trigger()
     svg = (out / "heat.svg").read_text(encoding="utf-8")
     assert "<svg" in svg and "</svg>" in svg
 
     d.paths.append(str(out / "metrics.csv"))
-    w.metrics_csv_action.trigger()
+    w.exports.metrics_csv_action.trigger()
     d.paths.append(str(out / "hist.csv"))
-    w.histograms_csv_action.trigger()
+    w.exports.histograms_csv_action.trigger()
     assert not d.errors, d.errors
     with Project(path, readonly=True) as p:
         runs = p.runs()
@@ -258,11 +258,11 @@ def test_export_png_svg_and_csv_through_the_actions(qtbot, window, env) -> None:
     assert len(hist_rows) - 1 == 21 * n_bins
 
     QApplication.clipboard().clear()
-    w.export_actions["copy"]["distribution"].trigger()
+    w.exports.export_actions["copy"]["distribution"].trigger()
     assert not QApplication.clipboard().image().isNull()
 
     d.paths.append(str(out / "anim.gif"))
-    w.gif_action.trigger()
+    w.exports.gif_action.trigger()
     assert not d.errors, d.errors
     frames = sorted((out / "anim_frames").glob("frame_*.png"))
     if (out / "anim.gif").exists():  # Pillow installed: one animated GIF
@@ -279,7 +279,7 @@ def test_opening_a_non_project_file_shows_a_clear_error(qtbot, window, env) -> N
     bad = env["tmp"] / "notes.collapse"
     bad.write_text("just some text, not a database\n" * 10, encoding="utf-8")
     d.paths.append(str(bad))
-    w.open_action.trigger()
+    w.projects.open_action.trigger()
     title, text = d.errors[-1]
     assert title == "Cannot open the project"
     assert "is not a Collapse Lab project" in text and "Traceback" not in text
@@ -309,7 +309,7 @@ def test_a_read_only_project_opens_for_viewing_only(qtbot, window, env, monkeypa
     assert w.open_project(path)
     assert w.windowTitle() == "Collapse Lab - locked.collapse (read-only)"
     assert not w.run_panel.start_button.isEnabled() and "read-only" in w.run_panel.note_label.text()
-    w.rename_run(rid, "renamed")
+    w.runs.rename_run(rid, "renamed")
     assert "read-only" in d.errors[-1][1]
     assert w.runs_panel.run(rid).name == "kept"
 
@@ -323,7 +323,7 @@ def test_bad_form_value_disables_start_with_an_inline_message(qtbot, window, env
     rp.field("sigma0").setValue(0.0)  # below the schema's lower bound
     assert not rp.start_button.isEnabled()
     assert "sigma0 must be in [1e-06, 1000000], got 0" in rp.error_text()
-    assert not w.start_action.isEnabled()
+    assert not w.run_control.start_action.isEnabled()
     rp.field("sigma0").setValue(2.0)
     assert rp.start_button.isEnabled() and rp.error_text() == ""
 
@@ -422,7 +422,7 @@ def test_pause_and_resume_lose_no_generation(qtbot, window, env) -> None:  # noq
     qtbot.waitUntil(lambda: not w.is_running(), timeout=WAIT_MS)
     run = w.current_run()
     assert run is not None and run.status == "interrupted" and 5 <= run.last_generation < gens
-    assert "Paused" in w.status_label.text()
+    assert "Paused" in w.run_control.status_label.text()
     assert w.run_panel.resume_button.isEnabled() and not w.run_panel.pause_button.isEnabled()
 
     qtbot.mouseClick(w.run_panel.resume_button, Qt.MouseButton.LeftButton)
@@ -448,11 +448,11 @@ def test_interrupted_run_offers_resume(qtbot, window, env) -> None:  # noqa: ANN
     assert w.open_project(path)
     run = w.current_run()
     assert run is not None and run.status == "interrupted" and run.last_generation == 10
-    assert w.run_panel.resume_button.isEnabled() and w.resume_action.isEnabled()
-    w.resume_action.trigger()
+    assert w.run_panel.resume_button.isEnabled() and w.run_control.resume_action.isEnabled()
+    w.run_control.resume_action.trigger()
     qtbot.waitUntil(lambda: not w.is_running(), timeout=WAIT_MS)
     assert w.current_run().status == "finished" and w.current_run().last_generation == 30
-    assert w.scrubber.maximum == 30
+    assert w.state.playback.maximum == 30
 
 
 def test_resuming_a_run_started_by_another_version_asks_first(qtbot, window, env) -> None:  # noqa: ANN001
@@ -465,12 +465,12 @@ def test_resuming_a_run_started_by_another_version_asks_first(qtbot, window, env
         p.db.execute("UPDATE runs SET versions = ? WHERE id = ?", [json.dumps(versions), rid])
     assert w.open_project(path)
     d.confirm_answer = False
-    w.resume_action.trigger()
+    w.run_control.resume_action.trigger()
     assert len(d.confirms) == 1 and "started with collapse-lab 0.0.1" in d.confirms[0]
     assert "will not match a run done straight through" in d.confirms[0]
     assert not w.is_running() and w.current_run().status == "interrupted"  # declined: nothing started
     d.confirm_answer = True
-    w.resume_action.trigger()
+    w.run_control.resume_action.trigger()
     qtbot.waitUntil(lambda: not w.is_running(), timeout=WAIT_MS)
     assert len(d.confirms) == 2
     assert w.current_run().status == "finished" and w.current_run().last_generation == 20
@@ -501,7 +501,7 @@ def test_a_file_error_during_a_run_shows_a_dialog_and_keeps_the_saved_generation
     assert run.status == "interrupted" and run.last_generation == 4
     assert w.run_panel.resume_button.isEnabled()
     monkeypatch.setattr(Project, "commit_generations", original)
-    w.resume_action.trigger()
+    w.run_control.resume_action.trigger()
     qtbot.waitUntil(lambda: not w.is_running(), timeout=WAIT_MS)
     assert w.current_run().status == "finished"
     with Project(path, readonly=True) as p:
@@ -520,7 +520,7 @@ def test_every_control_has_a_tooltip(window) -> None:  # noqa: ANN001
     )
 
     controls = (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QSlider, QTableWidget)
-    mine = [w.runs_panel, w.run_panel, w.scrubber, w.empty_page, w.toolbar]
+    mine = [w.runs_panel, w.run_panel, w.scrubber, w.centre.empty_page, w.toolbar]
     missing = []
     for root in mine:
         for c in root.findChildren(QWidget):
@@ -531,8 +531,8 @@ def test_every_control_has_a_tooltip(window) -> None:  # noqa: ANN001
             if isinstance(c, QLineEdit) and isinstance(c.parent(), (QAbstractSpinBox, QComboBox)):
                 continue  # the editor inside a spin box or combo box
             missing.append(f"{type(c).__name__} {c.objectName()!r}")
-    for a in w.findChildren(type(w.new_action)):
-        if a.text() and not a.isSeparator() and a.menu() is None and a.parent() is w:
+    for a in w.findChildren(type(w.projects.new_action)):
+        if a.text() and not a.isSeparator() and a.menu() is None and a.parent() in (w, w.projects, w.run_control, w.exports):
             assert a.statusTip() or a.toolTip() != a.text().replace("&", ""), a.text()
     assert not missing, missing
 
@@ -540,8 +540,8 @@ def test_every_control_has_a_tooltip(window) -> None:  # noqa: ANN001
 def test_demo_project_is_built_on_first_launch_and_reused(qtbot, env) -> None:  # noqa: ANN001
     w, d = make_window(qtbot, env)
     assert w.open_demo()
-    assert w.windowTitle() == "Collapse Lab - demo.collapse"
-    qtbot.waitUntil(lambda: not w.is_running() and not w._queue, timeout=WAIT_MS)
+    assert w.windowTitle() == "Collapse Lab - demo.collapse (demo)"
+    qtbot.waitUntil(lambda: not w.is_running() and not w.state.queue.queue, timeout=WAIT_MS)
     runs = w.runs_panel.runs()
     assert len(runs) >= 2 and all(r.status == "finished" and r.complete for r in runs)
     assert {r.policy for r in runs} >= {"replace", "mix"}
@@ -572,13 +572,13 @@ def test_layout_recent_files_and_drop(qtbot, env) -> None:  # noqa: ANN001
     restored = w2.generation_panel.view_state()
     assert restored["smooth"] == 7 and restored["heatmap_log"] == chosen["heatmap_log"]
     assert w2.generation_panel.timeline.preferred_metric == "w1"
-    assert w2.recent_files()[0] == str(path.resolve())
-    w2.recent_menu.aboutToShow.emit()
-    entries = [a for a in w2.recent_menu.actions() if a.data()]
+    assert w2.projects.recent_files()[0] == str(path.resolve())
+    w2.projects.recent_menu.aboutToShow.emit()
+    entries = [a for a in w2.projects.recent_menu.actions() if a.data()]
     assert entries and entries[0].data() == str(path.resolve())
     entries[0].trigger()
     assert w2.project is not None and w2.project.path == path
-    w2.close_project()
+    w2.projects.close_project()
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])

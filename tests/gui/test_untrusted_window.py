@@ -109,7 +109,7 @@ def test_the_window_does_not_compute_a_run_the_command_line_claimed_meanwhile(qt
     try:
         _damage(path, "UPDATE runs SET status = 'running', writer = ? WHERE id = ?",
                 f"{socket.gethostname()}:{sleeper.pid}:{_started(sleeper.pid)}", rid)
-        w.resume_runs([rid])
+        w.run_control.resume_runs([rid])
         qtbot.waitUntil(lambda: not w.is_running(), timeout=30_000)
         assert any(f"is being computed by process {sleeper.pid}" in text for _, text in d.errors), d.errors
         assert _generations(path) == stored  # nothing computed twice
