@@ -672,6 +672,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     from core.params import Param
     from core.policies import POLICIES
     from core.scenarios import SCENARIOS
+    from core.scenarios.base import LOOP_METRICS
 
     def show(p: Param) -> str:
         return f"    {p.name} ({p.kind}, default {p.default!r}, {p.range_text()}): {p.help}"
@@ -682,7 +683,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         print(f"    samples per generation: default {cls.default_samples:,}, at most {cls.max_samples:,}")
         for p in cls.schema:
             print(show(p))
-        print(f"    metrics: {', '.join(m.name for m in cls.metric_infos)}")
+        print(f"    metrics: {', '.join(m.name for m in (*cls.metric_infos, *LOOP_METRICS))}")
     print("\nPolicies:")
     for name, pcls in POLICIES.items():
         print(f"  {name}: {pcls.summary}")

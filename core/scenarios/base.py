@@ -53,6 +53,15 @@ class MetricInfo:
     log_scale: bool = False
 
 
+
+# Recorded by the loop for every scenario (core/engine.py), whatever the model: how much data each fit saw.
+LOOP_METRICS = (
+    MetricInfo("train_size", "training-set size",
+               "How many samples this generation's model was fitted on: M under replace and mix, growing "
+               "every generation under accumulate (real data plus every synthetic generation so far), fixed "
+               "under accumulate-subsample. Where a run stands on it explains much of its error curve."),
+)
+
 class Model(ABC):
     """A fitted (or true) generative model that can sample and describe itself as JSON."""
 

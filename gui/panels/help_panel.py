@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from core.policies import POLICIES
 from core.scenarios import SCENARIOS, scenario_class
+from core.scenarios.base import LOOP_METRICS
 
 PAPERS = (
     ("Shumailov et al., Nature 631 (2024)", "AI models collapse when trained on recursively generated data",
@@ -67,7 +68,7 @@ def _metrics_html(scenario: str | None) -> str:
         cls = scenario_class(scenario)
         head = f"<h3>Metrics of the {html.escape(cls.title)} scenario</h3>"
     items = "".join(f"<li><b>{html.escape(m.label)}</b> (<code>{html.escape(m.name)}</code>"
-                    f"{', log scale' if m.log_scale else ''}): {html.escape(m.help)}</li>" for m in cls.metric_infos)
+                    f"{', log scale' if m.log_scale else ''}): {html.escape(m.help)}</li>" for m in (*cls.metric_infos, *LOOP_METRICS))
     return f"{head}<p>{html.escape(cls.summary)}</p><ul>{items}</ul>"
 
 

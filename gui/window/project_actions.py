@@ -1,4 +1,4 @@
-"""The project life cycle: File > New, Open, Open Recent, Open Demo, Save, Save As, Close; Help > Reset Demo;
+"""The project life cycle: File > New, Open, Open Recent, Open Demo, Save, Save As, Close; Help > Reset the Demo Project;
 opening a dropped file; the recent-files list and the last-used folder (kept in QSettings); the status bar's
 project line (file, size, space reusable after deletions).
 

@@ -116,7 +116,7 @@ class RunControl(QObject):
         self._show("")
         self.progress.hide()
         if project is None:
-            self.run_panel.set_can_start(False, "Open or create a project to run experiments (File > New).")
+            self.run_panel.set_can_start(False, "Open or create a project to run experiments (File > New Project...).")
         elif project.full_disk:
             self.run_panel.set_can_start(False, "The disk is full, so this project is open read-only; free some "
                                          "space and open it again to run experiments.")

@@ -46,7 +46,7 @@ class RunSelection(QObject):
     # ---- state -> panel ---------------------------------------------------------------------------------------------
     def _on_project_changed(self) -> None:
         if self.state.project is None:
-            self.panel.set_empty_text("No project is open.\n\nUse File > New to start a project or File > Open to "
+            self.panel.set_empty_text("No project is open.\n\nUse File > New Project... to start a project or File > Open... to "
                                       "open one.")
         else:
             self.panel.set_empty_text("This project has no runs yet.\n\nChoose a scenario and a policy in Run setup "
