@@ -26,7 +26,11 @@ _KINDS = ("int", "float", "bool", "choice", "str", "path")
 
 @dataclass(frozen=True)
 class Param:
-    """One named, typed parameter with its default, allowed range and help text."""
+    """One named, typed parameter with its default, allowed range and help text.
+
+    `name` is the schema name (the command line's ``--set name=value``, the stored run's key); `label` is the
+    same setting in words for a form ("vocabulary size" for vocab_size), lower case but for proper names.
+    """
 
     name: str
     kind: str
@@ -38,6 +42,8 @@ class Param:
     # Open bounds: a value equal to minimum/maximum is refused.
     exclusive_min: bool = False
     exclusive_max: bool = False
+    # The setting in words for a form's label; empty = the name.
+    label: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:

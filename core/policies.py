@@ -98,9 +98,9 @@ class Mix(Policy):
                "real data either fresh every generation or drawn from a fixed pool (generation 0's sample).")
     schema = (
         Param("alpha", "float", 0.5, "Fraction of real data in every training set (0 = replace, 1 = all real).",
-              minimum=0.0, maximum=1.0),
+              minimum=0.0, maximum=1.0, label="real-data fraction"),
         Param("real", "choice", "fresh", "fresh: new real samples every generation; fixed: the same real samples "
-              "(from generation 0) every generation.", choices=("fresh", "fixed")),
+              "(from generation 0) every generation.", choices=("fresh", "fixed"), label="real data"),
     )
 
     def training_set(self, generation: int, history: History,
@@ -181,7 +181,7 @@ class AccumulateSubsample(Policy):
                "degrades slowly, then plateaus.")
     schema = (
         Param("train_size", "int", 0, "Training-set size; 0 = the samples per generation M.", minimum=0,
-              maximum=100_000_000),
+              maximum=100_000_000, label="training-set size"),
     )
     keeps = "all"
 
@@ -203,10 +203,10 @@ class Filter(Policy):
               "rejection sampling toward the real distribution (keeps x with probability proportional to "
               "p_real/p_model); quality: a classifier trained on real data is confident (images); dedup: drop "
               "repeated samples (text); repetition: drop samples with repeated n-grams (text).",
-              choices=("likelihood", "ratio", "quality", "dedup", "repetition")),
+              choices=("likelihood", "ratio", "quality", "dedup", "repetition"), label="verifier"),
         Param("threshold", "float", 0.05, "Strictness: the share of real data the verifier would reject "
               "(likelihood, quality) or the allowed repeated-n-gram share (repetition).", minimum=0.0,
-              maximum=1.0, exclusive_max=True),
+              maximum=1.0, exclusive_max=True, label="strictness"),
     )
 
     @classmethod
@@ -266,12 +266,13 @@ class MultiSource(Policy):
                "of the data) or from several model families at chosen shares.")
     schema = (
         Param("sources", "int", 3, "Number K of independently fitted models pooled (ignored when families is "
-              "set).", minimum=1, maximum=64),
+              "set).", minimum=1, maximum=64, label="model sources"),
         Param("families", "str", "", "Comma-separated model families to pool, e.g. 'gaussian,kde'; empty = K "
-              "models of the scenario's own family."),
-        Param("shares", "str", "", "Comma-separated shares of the pooled samples per source; empty = equal."),
+              "models of the scenario's own family.", label="model families"),
+        Param("shares", "str", "", "Comma-separated shares of the pooled samples per source; empty = equal.",
+              label="source shares"),
         Param("real_alpha", "float", 0.0, "Fraction of fresh real data added to every training set.",
-              minimum=0.0, maximum=1.0),
+              minimum=0.0, maximum=1.0, label="real-data fraction"),
     )
 
     @classmethod

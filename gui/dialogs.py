@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,6 +19,9 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QWidget,
 )
+
+if TYPE_CHECKING:
+    from gui.export.charts import AnimationOptions
 
 
 class PngOptionsDialog(QDialog):
@@ -99,6 +103,70 @@ class Dialogs:
         if dlg.exec() != QDialog.DialogCode.Accepted:
             return None
         return dlg.result_options()
+
+    def animation_options(self, parent: QWidget, defaults: AnimationOptions, last_generation: int,
+                          modes: list[tuple[str, str]]) -> AnimationOptions | None:
+        """Frame size, frames per second, the generations first..last (0..`last_generation`) and the histogram
+        mode (one of `modes`, (key, readable name) pairs; none: the view has no modes) of an animation export,
+        starting from `defaults`; None when cancelled."""
+        from PySide6.QtWidgets import QComboBox, QLabel
+
+        from gui.export.charts import MAX_ANIMATION_FRAMES, AnimationOptions
+
+        top = max(0, int(last_generation))
+        dlg = QDialog(parent)
+        dlg.setWindowTitle("Export animation")
+        width = PngOptionsDialog._pixels_spin(int(defaults.size[0]), "Width of every frame in pixels")
+        height = PngOptionsDialog._pixels_spin(int(defaults.size[1]), "Height of every frame in pixels")
+        fps = QSpinBox()
+        fps.setRange(1, 60)
+        fps.setValue(min(max(int(defaults.fps), 1), 60))
+        fps.setSuffix(" frames/s")
+        fps.setToolTip("Frames per second of the GIF or MP4")
+        first, last = QSpinBox(), QSpinBox()
+        for spin, value, tip in ((first, defaults.first, "The first generation shown"),
+                                 (last, top if defaults.last is None else defaults.last, "The last generation shown")):
+            spin.setRange(0, top)
+            spin.setValue(min(max(int(value), 0), top))
+            spin.setToolTip(tip)
+        first.setMaximum(last.value())
+        last.setMinimum(first.value())
+        first.valueChanged.connect(last.setMinimum)  # first <= last always
+        last.valueChanged.connect(first.setMaximum)
+        mode = QComboBox()
+        for key, text in modes:
+            mode.addItem(text, key)
+        mode.setCurrentIndex(max(0, mode.findData(defaults.mode)))
+        mode.setEnabled(bool(modes))
+        mode.setToolTip("How the histogram is drawn in every frame" if modes else
+                        "This run's view has no histogram modes")
+        frames = QLabel()
+
+        def count() -> None:
+            n = last.value() - first.value() + 1
+            step = max(1, -(-n // MAX_ANIMATION_FRAMES))  # as export_animation_frames thins a long range
+            shown = len(range(0, n, step)) + (0 if (n - 1) % step == 0 else 1)  # ... and always ends at `last`
+            frames.setText(f"{n} frames" if step == 1 else f"{shown} frames (one in {step} generations)")
+
+        first.valueChanged.connect(count)
+        last.valueChanged.connect(count)
+        count()
+        form = QFormLayout(dlg)
+        form.addRow("Width", width)
+        form.addRow("Height", height)
+        form.addRow("Frame rate", fps)
+        form.addRow("First generation", first)
+        form.addRow("Last generation", last)
+        form.addRow("Histogram", mode)
+        form.addRow("", frames)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(dlg.accept)
+        buttons.rejected.connect(dlg.reject)
+        form.addRow(buttons)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return AnimationOptions(size=(width.value(), height.value()), fps=fps.value(), first=first.value(),
+                                last=last.value(), mode=str(mode.currentData()) if modes else defaults.mode)
 
 
 def with_suffix(path: str, suffix: str) -> str:

@@ -96,6 +96,7 @@ TEMPERATURE = Param(
     "temperature", "float", 1.0,
     "Sampling temperature: below 1 favours likely outputs (sharper), above 1 flattens. 1 samples the fit as is.",
     minimum=0.0, maximum=10.0, exclusive_min=True,
+    label="sampling temperature",
 )
 
 

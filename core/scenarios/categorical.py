@@ -47,12 +47,14 @@ TOP_K = Param(
     "Top-k truncation when sampling: only the k most probable categories (tokens) of the fit can be drawn. "
     "0 = off. Truncation removes the tail every generation and speeds collapse.",
     minimum=0, maximum=100_000,
+    label="top-k",
 )
 TOP_P = Param(
     "top_p", "float", 1.0,
     "Nucleus (top-p) truncation when sampling: only the most probable categories (tokens) whose probabilities add "
     "up to p can be drawn. 1 = off.",
     minimum=0.0, maximum=1.0, exclusive_min=True,
+    label="top-p (nucleus)",
 )
 
 
@@ -358,11 +360,12 @@ class CategoricalScenario(Scenario):
                "Wright-Fisher drift, in which rare words are lost first and one word eventually takes over.")
     schema = (
         Param("source", "choice", "english", "Real frequencies: english = the top V English words from wordfreq "
-              "(CC BY-SA 4.0); zipf = a synthetic Zipf law p_k ~ 1/k^s.", choices=("english", "zipf")),
+              "(CC BY-SA 4.0); zipf = a synthetic Zipf law p_k ~ 1/k^s.", choices=("english", "zipf"),
+              label="word frequencies"),
         Param("vocab_size", "int", 1000, "Number V of categories: the V most frequent words, renormalised to sum "
-              "to 1.", minimum=2, maximum=MAX_VOCAB),
+              "to 1.", minimum=2, maximum=MAX_VOCAB, label="vocabulary size"),
         Param("zipf_exponent", "float", 1.0, "Exponent s of the synthetic Zipf law (source zipf only); 0 = "
-              "uniform.", minimum=0.0, maximum=5.0),
+              "uniform.", minimum=0.0, maximum=5.0, label="Zipf exponent"),
         TEMPERATURE,
         TOP_K,
         TOP_P,

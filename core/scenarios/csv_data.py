@@ -452,18 +452,21 @@ def model_variance(model: Model) -> float | None:
 CSV_SCHEMA = (
     Param("path", "path", "", "CSV file with a header row (UTF-8; comma, semicolon or tab separated; decimal "
           "point). Empty = the bundled example, Fisher's iris measurements (resources/iris.csv). A relative path is "
-          "taken from the working directory and stored absolute."),
+          "taken from the working directory and stored absolute.", label="CSV file"),
     Param("columns", "str", "", "One or two columns by header name or 0-based index, comma-separated (e.g. "
-          "'petal_length' or '0,1'); empty = the first column. Two columns give the 2-D view."),
+          "'petal_length' or '0,1'); empty = the first column. Two columns give the 2-D view.",
+          label="columns"),
     Param("model", "choice", "gmm", "Model refitted every generation: gaussian (mean and covariance, MLE), gmm "
           "(Gaussian mixture with `components` components) or kde (Gaussian kernel density, `bandwidth`).",
-          choices=("gaussian", "gmm", "kde")),
-    Param("components", "int", 2, "Mixture components (model=gmm).", minimum=1, maximum=20),
+          choices=("gaussian", "gmm", "kde"), label="model family"),
+    Param("components", "int", 2, "Mixture components (model=gmm).", minimum=1, maximum=20,
+          label="mixture components"),
     Param("bandwidth", "float", 0.0, "Kernel bandwidth in data units, on both axes in 2-D (model=kde); 0 = "
-          "Scott's rule per column, refitted every generation.", minimum=0.0, maximum=1e12),
+          "Scott's rule per column, refitted every generation.", minimum=0.0, maximum=1e12,
+          label="kernel bandwidth"),
     Param("missing", "choice", "refuse", "Rows with blank or NA cells in the chosen columns: refuse (the run does "
           "not start; the message says how many and where) or drop (leave those rows out).",
-          choices=("refuse", "drop")),
+          choices=("refuse", "drop"), label="rows with missing cells"),
     TEMPERATURE,
 )
 

@@ -390,12 +390,13 @@ class DigitsScenario(Scenario):
                "rare digit classes fade generation after generation.")
     schema = (
         Param("n_components", "int", 16, "PCA dimensions of the model (the latent space the mixture lives in; at "
-              "most 64 pixels).", minimum=1, maximum=PIXELS),
+              "most 64 pixels).", minimum=1, maximum=PIXELS, label="PCA dimensions"),
         Param("components", "int", 10, "Gaussian mixture components: in total (mixture=pooled) or per digit class "
-              "(mixture=per-class). The stored model grows with components x n_components^2.", minimum=1, maximum=20),
+              "(mixture=per-class). The stored model grows with components x n_components^2.", minimum=1, maximum=20,
+              label="mixture components"),
         Param("mixture", "choice", "pooled", "pooled: one mixture over all images; per-class: one mixture per digit "
               "class, the training images labelled by the real-data classifier, class weights = class shares.",
-              choices=("pooled", "per-class")),
+              choices=("pooled", "per-class"), label="mixture kind"),
         TEMPERATURE,
     )
     metric_infos = DIGITS_METRICS

@@ -17,6 +17,7 @@ TRUNCATION = Param(
     "Tail cut when sampling, in standard deviations of the fit: samples beyond mean +- cut are redrawn. "
     "0 = no cut. A cut removes the tails every generation and speeds collapse.",
     minimum=0.0, maximum=10.0,
+    label="tail cut",
 )
 
 
@@ -83,12 +84,13 @@ class GaussianScenario(Continuous1D):
     summary = ("Real data N(mu0, sigma0^2). Each generation fits a mean and a variance (MLE or unbiased) to its "
                "training set and samples M values from the fit: the textbook model collapse of Shumailov et al.")
     schema = (
-        Param("mu0", "float", 0.0, "Mean of the real data.", minimum=-1e6, maximum=1e6),
+        Param("mu0", "float", 0.0, "Mean of the real data.", minimum=-1e6, maximum=1e6,
+              label="real-data mean"),
         Param("sigma0", "float", 1.0, "Standard deviation of the real data (at least 1e-6: samples are float32).",
-              minimum=1e-6, maximum=1e6),
+              minimum=1e-6, maximum=1e6, label="real-data standard deviation"),
         Param("estimator", "choice", "mle", "Variance estimator: mle divides by M (shrinks by (M-1)/M per "
               "generation on average); unbiased divides by M-1 (mean kept, median still collapses).",
-              choices=("mle", "unbiased")),
+              choices=("mle", "unbiased"), label="variance estimator"),
         TEMPERATURE,
         TRUNCATION,
     )

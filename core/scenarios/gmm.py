@@ -191,11 +191,13 @@ class GmmScenario(_GmmMixin, Continuous1D):
                "generation fits a K-component GaussianMixture and samples from it: rare modes vanish first.")
     schema = (
         Param("dims", "int", 1, "Dimension of the data: 1 (histogram view) or 2 (scatter / 2-D histogram).",
-              minimum=1, maximum=2),
-        Param("modes", "int", 3, "Number of modes in the real data.", minimum=1, maximum=8),
+              minimum=1, maximum=2, label="dimensions"),
+        Param("modes", "int", 3, "Number of modes in the real data.", minimum=1, maximum=8,
+              label="real-data modes"),
         Param("separation", "float", 5.0, "Distance between neighbouring modes (1-D) or circle radius (2-D), in "
-              "units of a mode's standard deviation.", minimum=0.0, maximum=100.0),
-        Param("components", "int", 3, "Components K of the fitted GaussianMixture.", minimum=1, maximum=20),
+              "units of a mode's standard deviation.", minimum=0.0, maximum=100.0, label="mode separation"),
+        Param("components", "int", 3, "Components K of the fitted GaussianMixture.", minimum=1, maximum=20,
+              label="mixture components"),
         TEMPERATURE,
     )
     metric_infos = CONTINUOUS_METRICS + GMM_METRICS

@@ -18,6 +18,7 @@ BANDWIDTH = Param(
     "bandwidth", "float", 0.0,
     "Kernel bandwidth in data units; 0 = Scott's rule (1.06 x std x n^-1/5, refitted every generation).",
     minimum=0.0, maximum=1e6,
+    label="kernel bandwidth",
 )
 
 
@@ -85,7 +86,7 @@ class KdeScenario(Continuous1D):
                "while the kernel noise spreads the whole.")
     schema = (
         Param("shape", "choice", "mixture", "Real data: a three-mode 1-D mixture or a standard normal.",
-              choices=("mixture", "gaussian")),
+              choices=("mixture", "gaussian"), label="real-data shape"),
         BANDWIDTH,
         TEMPERATURE,
     )

@@ -119,9 +119,11 @@ class RegressionScenario(Scenario):
                "||w_n - w*||^2 grow linearly; accumulating all labels keeps it bounded.")
     schema = (
         Param("dims", "int", 10, "Number d of input features (columns of the design X). Samples per generation "
-              "are the design's rows T and must be at least d + 2.", minimum=1, maximum=500),
+              "are the design's rows T and must be at least d + 2.", minimum=1, maximum=500,
+              label="input features"),
         Param("noise", "float", 1.0, "Standard deviation sigma of the label noise (the signal x.w* has variance "
-              "1, so 1/sigma^2 is the signal-to-noise ratio).", minimum=0.0, maximum=1e3, exclusive_min=True),
+              "1, so 1/sigma^2 is the signal-to-noise ratio).", minimum=0.0, maximum=1e3, exclusive_min=True,
+              label="label noise"),
     )
     metric_infos = (
         MetricInfo("test_error", "Weight error ||w_n - w*||^2", "Squared distance of this generation's fitted "

@@ -622,20 +622,21 @@ class TextScenario(Scenario):
                "lexical diversity falls, the model repeats itself and held-out perplexity rises (Shumailov et al. 2024).")
     schema = (
         Param("order", "int", 3, "n-gram order: 1 = unigram (bag of words), 2 = bigram, 3 = trigram ...",
-              minimum=1, maximum=5),
+              minimum=1, maximum=5, label="n-gram order"),
         Param("discount", "float", 0.25, "Smoothing strength d of interpolated absolute discounting: subtracted from "
               "every n-gram count and given to shorter contexts and, at the end, to a uniform distribution over the "
               "vocabulary. Larger d = looser, shorter, more invented sentences and a floor that keeps re-introducing "
               "lost words. 0.75 is the classic value for large corpora; with a few hundred training sentences most "
               "contexts are seen once, so a large d gives most of the probability to shorter contexts.",
-              minimum=0.0, maximum=1.0, exclusive_min=True, exclusive_max=True),
+              minimum=0.0, maximum=1.0, exclusive_min=True, exclusive_max=True, label="smoothing discount"),
         TEMPERATURE,
         TOP_K,
         TOP_P,
         Param("max_len", "int", 30, "Maximum sentence length in tokens; corpus sentences longer than this are not "
-              "used and generated sentences are cut here.", minimum=5, maximum=100),
+              "used and generated sentences are cut here.", minimum=5, maximum=100,
+              label="maximum sentence length"),
         Param("min_count", "int", 2, "Corpus words seen fewer times than this (in the training part) become <unk>.",
-              minimum=1, maximum=50),
+              minimum=1, maximum=50, label="minimum word count"),
     )
     metric_infos = TEXT_METRICS
     dtype = np.int32

@@ -17,11 +17,13 @@ from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QProgressDialog, QToolButton, QWidget
 
 from core import export as core_export
+from core.params import ParamError
 from core.store import ProjectError, RunInfo
 from gui.dialogs import Dialogs, save_target
 from gui.export import charts as chart_export
 from gui.icons import icon
 from gui.state import WindowState
+from gui.views.base import view_kind
 from gui.window.make_action import make_action
 from gui.window.notifier import Notifier
 
@@ -54,13 +56,16 @@ class ExportActions(QObject):
     """Export actions, their menu and dialogs, and the exports themselves."""
 
     def __init__(self, state: WindowState, notifier: Notifier, dialogs: Dialogs, settings: QSettings,
-                 charts: Callable[[], dict[str, QWidget]], parent: QWidget) -> None:
+                 charts: Callable[[], dict[str, QWidget]], view_state: Callable[[], dict[str, Any]],
+                 parent: QWidget) -> None:
         super().__init__(parent)
         self.state = state
         self.notifier = notifier
         self.dialogs = dialogs
         self.settings = settings
         self.charts = charts
+        self.view_state = view_state  # the chart choices on screen (the histogram mode an animation starts in)
+        self.animation = chart_export.AnimationOptions()  # size and fps last chosen (this session)
         self._parent = parent
         self.png_size = DEFAULT_PNG_SIZE
         self.png_transparent = False
@@ -263,8 +268,11 @@ class ExportActions(QObject):
         """Stored samples CSV of the selected runs."""
         return self._export_csv("samples", core_export.write_samples_csv, path)
 
-    def export_animation(self, fmt: str, path: str | None = None) -> bool:
-        """The current run's histogram across generations: 'gif' (one file) or 'mp4' (numbered frames)."""
+    def export_animation(self, fmt: str, path: str | None = None,
+                         options: chart_export.AnimationOptions | None = None) -> bool:
+        """The current run's distribution across generations: 'gif' (one file) or 'mp4' (numbered frames), at
+        the size, frame rate, generation range and histogram mode asked for (or given as `options`); a progress
+        dialog can cancel it (the frames done so far are kept and the note says so)."""
         run = self.state.current
         cache = self.state.cache
         if run is None or cache is None:
@@ -274,6 +282,17 @@ class ExportActions(QObject):
             title, what, filters = "Export histogram animation", "animation", "GIF animations (*.gif)"
         else:
             title, what, filters = "Export histogram frames for MP4", "frames", "MP4 video / frames (*.mp4)"
+        if options is None:
+            last = max(run.last_generation, 0)
+            modes = chart_export.animation_modes() if self._is_histogram(run) else []
+            mode = self.view_state().get("hist_mode") if modes else None
+            defaults = chart_export.AnimationOptions(size=self.animation.size, fps=self.animation.fps, first=0,
+                                                     last=last, mode=mode if any(m == mode for m, _ in modes)
+                                                     else None)
+            options = self.dialogs.animation_options(self._parent, defaults, last, modes)
+            if options is None:
+                return False
+            self.animation = chart_export.AnimationOptions(size=options.size, fps=options.fps)
         path = save_target(self.dialogs, self._parent, path, title, self._suggest(what, f".{fmt}"), filters, f".{fmt}")
         if path is None:
             return False
@@ -283,7 +302,7 @@ class ExportActions(QObject):
         progress.setMinimumDuration(300)
         reporter = _AnimationProgress(progress)
         ok = self._export_call(f"exporting {path}", chart_export.export_animation_frames, cache, run, path,
-                               fmt, progress=reporter.update, done="")
+                               fmt, progress=reporter.update, done="", **options.as_kwargs())
         progress.close()
         progress.deleteLater()
         if not ok:
@@ -295,6 +314,13 @@ class ExportActions(QObject):
         else:
             self.notifier.status(f"Saved the animation to {path}", 5000)
         return True
+
+    @staticmethod
+    def _is_histogram(run: RunInfo) -> bool:
+        try:
+            return view_kind(run) == "hist1d"
+        except ParamError:
+            return False
 
     def export_animation_gif(self) -> None:
         """Export > Histogram Animation (GIF)."""

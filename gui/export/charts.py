@@ -282,6 +282,31 @@ def copy_to_clipboard(widget: QWidget, size: tuple[int, int] | None = None) -> Q
 
 # ---- animation --------------------------------------------------------------------------------------------------
 @dataclass
+class AnimationOptions:
+    """The choices of an animation export (see `Dialogs.animation_options`): frame size in pixels, frames per
+    second, the generations first..last (inclusive; last None: the run's last one) and the histogram mode the
+    frames are drawn in (a key of `animation_modes()`; None: the view's default)."""
+
+    size: tuple[int, int] = (960, 540)
+    fps: int = 15
+    first: int = 0
+    last: int | None = None
+    mode: str | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of `export_animation_frames` for these options."""
+        return {"size": (int(self.size[0]), int(self.size[1])), "fps": int(self.fps), "first": int(self.first),
+                "last": None if self.last is None else int(self.last), "mode": self.mode}
+
+
+def animation_modes() -> list[tuple[str, str]]:
+    """(key, readable name) of the histogram modes an animation can be drawn in (the 1-D histogram's)."""
+    from gui.views.hist1d import MODES
+
+    return [(str(k), str(t)) for k, t in MODES]
+
+
+@dataclass
 class AnimationResult:
     """What `export_animation_frames` wrote: the files, their format and a note when it had to fall back."""
 
@@ -316,29 +341,50 @@ def animation_formats() -> dict[str, str | None]:
     return out
 
 
-def _frame_generations(last: int, generations: Sequence[int] | None, stride: int | None) -> list[int]:
+def _frame_generations(last: int, generations: Sequence[int] | None, stride: int | None, first: int = 0) -> list[int]:
+    """The generations drawn: `generations` within first..last, else first..last every `stride`-th (by default
+    every one, or every n-th so that at most MAX_ANIMATION_FRAMES are drawn), always ending at `last`."""
     if generations is not None:
-        gens = sorted({int(g) for g in generations if 0 <= int(g) <= last})
+        gens = sorted({int(g) for g in generations if first <= int(g) <= last})
     else:
-        step = stride or max(1, math.ceil((last + 1) / MAX_ANIMATION_FRAMES))
-        gens = list(range(0, last + 1, step))
+        step = stride or max(1, math.ceil((last - first + 1) / MAX_ANIMATION_FRAMES))
+        gens = list(range(first, last + 1, step))
         if gens and gens[-1] != last:
             gens.append(last)
     return gens
 
 
+def _frame_range(run: RunInfo, computed: int, first: int | None, last: int | None) -> tuple[int, int]:
+    """first..last clipped to the computed generations 0..computed, or an ExportError for an empty range."""
+    lo = 0 if first is None else int(first)
+    hi = computed if last is None else min(int(last), computed)
+    if lo < 0:
+        raise ExportError(f"the first generation of an animation cannot be negative ({lo})")
+    if lo > hi:
+        raise ExportError(f"run {run.name!r} has no generation from {lo} to {hi if last is None else last} "
+                          f"(generations 0 to {computed} are computed)")
+    return lo, hi
+
+
 def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.PathLike[str],  # noqa: ANN001
                             fmt: str = "gif", *, size: tuple[int, int] = (960, 540), fps: int = 15,
+                            first: int | None = None, last: int | None = None,
                             generations: Sequence[int] | None = None, stride: int | None = None,
                             mode: str | None = None, log_y: bool = False,
                             progress: Callable[[int, int], bool | None] | None = None) -> AnimationResult:
-    """Render the distribution view generation by generation.
+    """Render the distribution view generation by generation, each frame titled "<run> — generation k".
+
+    `size` (width, height) is every frame's size in pixels, `fps` the frame rate (GIF and MP4), `first` and
+    `last` the generations animated (inclusive; default the whole run, clipped to what is computed), `mode` the
+    histogram mode the frames are drawn in (see `animation_modes`; ignored by views without modes).
+    `AnimationOptions.as_kwargs()` gives size, fps, first, last and mode.
 
     fmt ``gif``: one animated GIF at `directory_or_path` (needs Pillow). ``mp4``: one video (needs ``ffmpeg``
     on the PATH). When the encoder is missing, numbered PNG frames are written to the folder
     ``<name>_frames`` beside the path instead and the result's `note` says so. ``png``: numbered frames
     ``frame_00000.png`` ... in the folder `directory_or_path`.
-    At most 400 frames by default (every n-th generation); `progress(i, total)` returning False cancels.
+    Every generation of the range by default, but at most 400 frames (every n-th generation) unless `stride`
+    or `generations` (a subset, within the range) say otherwise; `progress(i, total)` returning False cancels.
     """
     from gui.views.distribution import DistributionView
 
@@ -346,17 +392,25 @@ def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.Pat
     if fmt not in ("gif", "png", "mp4"):
         raise ExportError(f"unknown animation format {fmt!r} (gif, png or mp4)")
     out_path = Path(directory_or_path)
-    last = cache.last_generation(run)
-    if last < 0:
+    computed = cache.last_generation(run)
+    if computed < 0:
         raise ExportError(f"run {run.name!r} has no generation to animate yet")
-    gens = _frame_generations(last, generations, stride)
+    w, h = int(size[0]), int(size[1])
+    if w < 1 or h < 1:
+        raise ExportError(f"cannot export frames of {w}x{h} pixels")
+    if int(fps) < 1:
+        raise ExportError(f"an animation needs at least 1 frame per second, not {fps}")
+    lo, hi = _frame_range(run, computed, first, last)
+    gens = _frame_generations(hi, generations, stride, lo)
+    if not gens:
+        raise ExportError(f"none of the chosen generations of run {run.name!r} lies in {lo} to {hi}")
     formats = animation_formats()
     frames_dir: Path | None
     if fmt in ("gif", "mp4") and formats[fmt]:
         reason = "Pillow is not installed, so no GIF was made" if fmt == "gif" else \
             "no ffmpeg program was found on the PATH, so no MP4 was made"
         note = (f"{reason}: wrote {len(gens)} numbered PNG frames to {{dir}} instead"
-                + (" (ffmpeg -framerate 15 -i frame_%05d.png -pix_fmt yuv420p out.mp4 makes the video)"
+                + (f" (ffmpeg -framerate {int(fps)} -i frame_%05d.png -pix_fmt yuv420p out.mp4 makes the video)"
                    if fmt == "mp4" else ""))
         fmt_out, frames_dir = "png", out_path.with_name(out_path.stem + "_frames")
     elif fmt == "png":
@@ -371,14 +425,16 @@ def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.Pat
     view.set_run(run)
     if view.view is None:
         raise ExportError(f"run {run.name!r} cannot be drawn: {view.message}")
-    if mode and hasattr(view.view, "mode_combo"):
-        view.view.mode_combo.setCurrentIndex(max(0, view.view.mode_combo.findData(mode)))
+    combo = getattr(view.view, "mode_combo", None)
+    if mode and combo is not None:
+        index = combo.findData(mode)
+        if index < 0:
+            known = ", ".join(str(combo.itemData(i)) for i in range(combo.count()))
+            raise ExportError(f"unknown histogram mode {mode!r} (use {known})")
+        combo.setCurrentIndex(index)
     if log_y and hasattr(view.view, "log_check"):
         view.view.log_check.setChecked(True)
-    plot = export_target(view)
-    if isinstance(plot, pg.PlotWidget):
-        plot.plotItem.setTitle(run.name, color=plot.palette().color(plot.foregroundRole()).name())
-    view.resize(size[0], size[1] + 40)
+    view.resize(w, h + 40)
     view.show()
     QApplication.processEvents()
     images: list[QImage] = []
@@ -405,7 +461,8 @@ def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.Pat
             out_dir = frames_dir
         for i, g in enumerate(gens):
             view.set_generation(g)
-            img = render_image(view, size)
+            _title_frame(view, f"{run.name} — generation {g}")
+            img = render_image(view, (w, h))
             if out_dir is not None:
                 p = out_dir / f"frame_{i:05d}.png"
                 _write_file(p, _png_bytes(img), "PNG")
@@ -435,6 +492,16 @@ def export_animation_frames(cache, run: RunInfo, directory_or_path: str | os.Pat
         if tmpdir is not None:
             tmpdir.cleanup()
     return result
+
+
+def _title_frame(view: QWidget, title: str) -> None:
+    """Title the frame's chart (inside its plot item, so the rendered image carries it)."""
+    plot = export_target(view)
+    if isinstance(plot, pg.PlotWidget):
+        colors = getattr(plot, "colors", None)
+        color = colors.foreground.name() if colors is not None else \
+            plot.palette().color(plot.foregroundRole()).name()
+        plot.plotItem.setTitle(title, color=color, size="11pt")
 
 
 def _remove_frames(paths: Sequence[Path], folder: Path | None) -> None:
@@ -556,16 +623,13 @@ def build_chart(project: Project, runs: Sequence[RunInfo], chart: str, size: tup
             known = [tl.metric_combo.itemData(i) for i in range(tl.metric_combo.count())]
             raise ParamError(f"unknown chart {chart!r}: use histogram, heatmap, or a metric of the selected runs "
                              f"({', '.join(known)})")
-        label = tl.metric_combo.currentText()
-        names = ", ".join(s.name for s in tl.series)
-        fits = len(label) + len(names) + 2 <= size[0] / 9  # about 9 px per character at the 11 pt title
-        title = f"{label}: {names}" if tl.series and fits else label  # the legend names them otherwise
+        title = None  # the timeline titles itself (the metric's name); its legend, above the plot, names the runs
         widget = tl
     cursor = getattr(widget, "cursor", None)
     if isinstance(cursor, pg.InfiniteLine):
         cursor.hide()  # a standalone chart has no current generation
     target = export_target(widget)
-    if isinstance(target, pg.PlotWidget):
+    if title is not None and isinstance(target, pg.PlotWidget):
         target.plotItem.setTitle(title, color=target.palette().color(target.foregroundRole()).name(), size="11pt")
     widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     widget.resize(size[0], size[1] + 60)

@@ -18,6 +18,7 @@ from core.store import ProjectError, RunInfo
 from gui.cache import RunCache
 from gui.views import DistributionView, HeatmapView, TimelineView
 from gui.views.base import Coalescer
+from gui.views.timeline_grid import TimelineGrid
 
 REFRESH_INTERVAL_MS = 100
 
@@ -35,15 +36,17 @@ class GenerationPanel(QWidget):
         self.generation = 0
         self.distribution = DistributionView()
         self.heatmap = HeatmapView()
-        self.timeline = TimelineView()
+        self.timelines = TimelineGrid()  # one or more metric timelines side by side
+        self.timeline: TimelineView = self.timelines.first  # the first (exported as "timeline")
         self.distribution.setObjectName("distributionPane")
         self.heatmap.setObjectName("heatmapPane")
         self.timeline.setObjectName("timelinePane")
-        # the two generation axes line up and zoom together
-        self.heatmap.plot.plotItem.vb.setXLink(self.timeline.plot.plotItem.vb)
+        self.timelines.setObjectName("timelinesPane")
+        # the generation axes of the heatmap and the (single) timeline line up and zoom together
+        self.timelines.link_x(self.heatmap.plot.plotItem.vb)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.setChildrenCollapsible(False)
-        for w in (self.distribution, self.heatmap, self.timeline):
+        for w in (self.distribution, self.heatmap, self.timelines):
             w.setMinimumHeight(110)
             self.splitter.addWidget(w)
         self.splitter.setStretchFactor(0, 5)
@@ -54,7 +57,7 @@ class GenerationPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.splitter)
         self.heatmap.generation_picked.connect(self.generation_picked)
-        self.timeline.generation_picked.connect(self.generation_picked)
+        self.timelines.generation_picked.connect(self.generation_picked)
         self._pending: set[int] = set()
         self._refresh = Coalescer(self._apply_refresh, REFRESH_INTERVAL_MS, self)
 
@@ -67,22 +70,18 @@ class GenerationPanel(QWidget):
         self.current, self.selected = None, []
         self.distribution.set_cache(cache)
         self.heatmap.set_cache(cache)
-        self.timeline.set_cache(cache)
+        self.timelines.set_cache(cache)
 
     def set_runs(self, current: RunInfo | None, selected: list[RunInfo]) -> None:
-        """`current` drives the distribution and the heatmap; `selected` (or the current run) the timelines."""
+        """`selected` (or the current run) drive every view: one run is drawn large, several as small multiples in
+        the distribution and the heatmap (`current` picks a group's replicate there) and overlaid in the timelines."""
         if self.cache is None:
             return
         selected = list(selected) if selected else ([current] if current is not None else [])
-        same_current = (current is not None and self.current is not None and current.id == self.current.id
-                        and current.created_at == self.current.created_at)
         self.current, self.selected = current, selected
-        if not same_current:
-            self.distribution.set_run(current)
-            self.heatmap.set_run(current)
-        else:
-            self.current = current
-        self.timeline.set_runs(selected)
+        self.distribution.set_runs(selected, current)  # unchanged runs are not set up again
+        self.heatmap.set_runs(selected, current)
+        self.timelines.set_runs(selected)
         k, self.generation = self.generation, -1
         self.set_generation(k)
 
@@ -94,7 +93,7 @@ class GenerationPanel(QWidget):
         self.generation = k
         self.distribution.set_generation(k)
         self.heatmap.set_generation(k)
-        self.timeline.set_generation(k)
+        self.timelines.set_generation(k)
 
     def refresh(self, run_id: int) -> None:
         """New generations of this run were committed: append them (coalesced to every 100 ms at most)."""
@@ -116,9 +115,9 @@ class GenerationPanel(QWidget):
     def view_state(self) -> dict[str, Any]:
         """The user's view choices as JSON-friendly values (save them in QSettings; see restore_view_state)."""
         state: dict[str, Any] = {"splitter": self.splitter.sizes(), "heatmap_log": self.heatmap.log_check.isChecked(),
-                                 "smooth": self.timeline.smooth_spin.value(),
                                  "replicates": self.timeline.replicates_check.isChecked(),
-                                 "theory": self.timeline.theory_check.isChecked()}
+                                 "theory": self.timeline.theory_check.isChecked(),
+                                 "timelines": self.timelines.metrics()}  # smoothing is each chart's own, not saved
         metric = self.timeline.metric or self.timeline.preferred_metric  # the choice also when nothing is shown
         if metric:
             state["metric"] = metric
@@ -134,14 +133,15 @@ class GenerationPanel(QWidget):
                 self.splitter.setSizes([max(int(v), 1) for v in state["splitter"]])
             if "heatmap_log" in state:
                 self.heatmap.log_check.setChecked(bool(state["heatmap_log"]))
-            if "smooth" in state:
-                self.timeline.smooth_spin.setValue(int(state["smooth"]))
             for key, box in (("replicates", self.timeline.replicates_check), ("theory", self.timeline.theory_check)):
                 if key in state:
                     box.setChecked(bool(state[key]))
             if isinstance(state.get("metric"), str):
                 self.timeline.preferred_metric = state["metric"]
                 self.timeline.set_metric(state["metric"])
+            timelines = state.get("timelines")  # (an old "smooth" entry is ignored: smoothing is not saved)
+            if isinstance(timelines, list) and timelines and all(isinstance(m, str) for m in timelines):
+                self.timelines.set_metrics(timelines)
             if any(k in state for k in ("hist_mode", "hist_k", "hist_log")):
                 from gui.views.hist1d import Hist1DView
 
@@ -168,7 +168,8 @@ class GenerationPanel(QWidget):
                 continue
             if self.current is not None and self.current.id == run_id:
                 self.current = fresh
-                self.distribution.refresh(fresh)
+            if (self.current is not None and self.current.id == run_id) or any(r.id == run_id for r in self.selected):
+                self.distribution.refresh(fresh)  # (each ignores a run it does not show)
                 self.heatmap.refresh(fresh)
             replaced = False
             for i, r in enumerate(self.selected):
@@ -176,5 +177,5 @@ class GenerationPanel(QWidget):
                     self.selected[i] = fresh
                     replaced = True
             if replaced:
-                self.timeline.runs = [fresh if r.id == run_id else r for r in self.timeline.runs]
-                self.timeline.refresh(run_id)
+                self.timelines.runs = [fresh if r.id == run_id else r for r in self.timelines.runs]
+                self.timelines.refresh(run_id)

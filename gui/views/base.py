@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,9 +24,9 @@ from PySide6.QtWidgets import (
 
 from core.params import ParamError
 from core.scenarios import scenario_class
-from core.scenarios.base import MetricInfo
+from core.scenarios.base import LOOP_METRICS, MetricInfo
 from core.store import RunInfo
-from gui.theme_colors import ChartColors, chart_colors
+from gui.theme_colors import ChartColors, chart_colors, with_alpha
 
 # A table for CSV export: column names and rows.
 Table = tuple[list[str], list[Sequence[Any]]]
@@ -150,6 +151,7 @@ class ChartPlot(pg.PlotWidget):
         super().__init__(parent, axisItems={"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")})
         self.theme_changed: list[Callable[[ChartColors], None]] = []
         self.table: Callable[[], Table] | None = None
+        self.accent: int | None = None  # see set_accent
         self.hideButtons()
         self.plotItem.layout.setContentsMargins(4, 8, 10, 4)  # room for the top tick label
         for name in ("left", "bottom", "right", "top"):
@@ -161,8 +163,18 @@ class ChartPlot(pg.PlotWidget):
         self.colors = chart_colors()
         self.apply_theme()
 
+    def set_accent(self, series: int | None) -> None:
+        """Draw what the views draw in the "current" colour in the theme's series colour `series` instead (one
+        run among several compared: the colour the timeline gives it); None: the usual current colour."""
+        if series != getattr(self, "accent", None):
+            self.accent = series
+            self.apply_theme()
+
     def apply_theme(self) -> None:
         c = self.colors = chart_colors(self.palette())
+        accent = getattr(self, "accent", None)
+        if accent is not None:
+            c = self.colors = replace(c, current=c.series(accent), current_fill=with_alpha(c.series(accent), 110))
         self.setBackground(c.background)
         for name in ("left", "bottom", "right", "top"):
             ax = self.plotItem.getAxis(name)
@@ -316,7 +328,7 @@ def view_kind(run: RunInfo) -> str:
 
 def scenario_metric_infos(run: RunInfo) -> tuple[MetricInfo, ...]:
     try:
-        return tuple(scenario_class(run.scenario).variant(run.spec.scenario_params).metric_infos)
+        return tuple(scenario_class(run.scenario).variant(run.spec.scenario_params).metric_infos) + LOOP_METRICS
     except (ParamError, Exception):  # an unknown or broken scenario: fall back to stored metric names
         return ()
 

@@ -1,5 +1,12 @@
 """Metric timelines: one metric over generations for the selected runs, replicate groups as mean and 95%
-band, the closed-form theory dashed, a cursor at the current generation; click or drag to jump."""
+band, the closed-form theory dashed, a cursor at the current generation; click or drag to jump.
+
+The chart is titled with the metric's readable name (its MetricInfo label; the value axis says the same, the
+other axis "generation"), and its legend sits in a row of its own above the plot area, so it never covers a
+line; title, labels and legend live inside the plot item, so PNG and SVG exports carry them. "Smoothing" is an
+exponential moving average (`ema`, causal: the curve keeps its place along the generations) drawn over the faint
+raw values; the weight belongs to the chart and is not saved with the view state. Several charts side by side
+are a `gui.views.timeline_grid.TimelineGrid`."""
 
 from __future__ import annotations
 
@@ -9,14 +16,19 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QSpinBox,
+    QDoubleSpinBox,
+    QLabel,
+    QMenu,
+    QToolButton,
     QToolTip,
+    QVBoxLayout,
     QWidget,
+    QWidgetAction,
 )
 
 from core.scenarios import scenario_class
@@ -37,8 +49,14 @@ from gui.views.run_groups import run_groups
 MSG_NO_PROJECT = ("Metric timelines appear here once a project is open: variance, distance to the real data, "
                   "tail mass … generation by generation.")
 MSG_NO_RUN = "Select one or more runs in the Runs list to compare their metrics over the generations."
-LEGEND_ROWS = 6  # legend entries per column before a second (and third) column is used
-LEGEND_MAX_SHARE = 0.55  # a legend taller than this share of the plot is hidden (hovering names the lines)
+LEGEND_MAX_SHARE = 0.25  # a legend taller than this share of the chart is hidden (hovering names the lines)
+LEGEND_GAP = 4  # pixels between the legend row(s) and the plot area below them
+LEGEND_ENTRY_GAP = 14  # pixels between two entries side by side
+LEGEND_ROW_SPACING = -6  # the legend's text items have blank margins: rows overlap by this much
+TITLE_HEIGHT = 24  # the title row's height (pyqtgraph's default is 30)
+TITLE_SIZE = "10pt"
+LEGEND_TEXT_SIZE = "9pt"
+SMOOTHING_MAX = 0.99
 DEFAULT_METRICS = ("var_ratio", "test_error", "diversity", "kl", "w1")
 
 
@@ -56,23 +74,55 @@ class Series:
     raw: list[tuple[np.ndarray, np.ndarray]] | None = None  # replicates
 
 
-def moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average over the finite values (NaN where the window holds none)."""
+EMA_BLOCK = 128  # ema() works through the series in blocks of this many values (one matrix product each)
+
+
+def ema(values: np.ndarray, weight: float, debias: bool = True) -> np.ndarray:
+    """Exponential moving average of a series (the TensorBoard / W&B "smoothing" convention).
+
+    With weight w in [0, 1): s_t = w s_{t-1} + (1 - w) x_t over the finite values x_t. It is causal: s_t uses
+    x_0..x_t only, so smoothing never shifts the curve along the generations (the result has the input's
+    length and positions). Non-finite values are skipped: the result is NaN there and the average carries on
+    from the previous finite value, as if that step had not happened (a NaN never poisons later values).
+
+    `debias` (the default, as TensorBoard does): s_t is divided by 1 - w^(n_t), n_t the number of finite
+    values so far, which makes s_t the weighted mean of x_0..x_t with weights w^(age). Without it the
+    recursion starts at s_0 = x_0 and generation 0 keeps the weight w^t, 1/(1-w) times that of a later value,
+    pulling the start of the curve toward generation 0. Either way the first finite value is returned
+    unchanged (s_0 = x_0), a constant series stays constant and w = 0 returns the input.
+    """
     v = np.asarray(values, dtype=np.float64)
-    if window <= 1 or len(v) == 0:
+    w = float(weight)
+    if not 0.0 <= w < 1.0:
+        raise ValueError(f"smoothing weight must be in [0, 1), not {weight!r}")
+    if w == 0.0 or v.size == 0:
         return v.copy()
     ok = np.isfinite(v)
-    x = np.where(ok, v, 0.0)
-    cs = np.concatenate([[0.0], np.cumsum(x)])
-    cn = np.concatenate([[0], np.cumsum(ok)])
-    half = window // 2
-    idx = np.arange(len(v))
-    lo = np.clip(idx - half, 0, len(v))
-    hi = np.clip(idx + window - half, 0, len(v))
-    n = cn[hi] - cn[lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = (cs[hi] - cs[lo]) / n
-    out[n == 0] = np.nan
+    x = v[ok]
+    n = len(x)
+    out = np.full(v.shape, np.nan)
+    if n == 0:
+        return out
+    # Inside a block of B values, s_{b+j} = w^(j+1) s_{b-1} + sum_{i<=j} (1-w) w^(j-i) x_{b+i}: a matrix product
+    # for the sums, then one carry per block (powers below B never overflow; tiny ones underflow to 0)
+    b = min(EMA_BLOCK, n)
+    j = np.arange(b)
+    lag = j[:, None] - j[None, :]
+    mix = np.where(lag >= 0, (1.0 - w) * w ** np.maximum(lag, 0), 0.0)  # mix[j, i]
+    carry_w = w ** (j + 1.0)
+    blocks = -(-n // b)
+    padded = np.zeros(blocks * b)
+    padded[:n] = x
+    local = padded.reshape(blocks, b) @ mix.T
+    carry = 0.0 if debias else x[0]  # s_{-1}: 0 (debiased below), or x_0 so that s_0 = x_0
+    for k in range(blocks):
+        local[k] += carry_w * carry
+        carry = local[k, -1]
+    s = local.reshape(-1)[:n]
+    if debias:
+        s = s / -np.expm1(np.arange(1, n + 1) * np.log(w))  # 1 - w^(n_t), accurate also for w near 1
+    s[0] = x[0]  # exactly (the sums above may round it by an ulp)
+    out[ok] = s
     return out
 
 
@@ -122,13 +172,20 @@ class TimelineView(GenerationChartPane):
         self.metric_combo.setToolTip("The metric to plot; hover an entry for what it means")
         self.log_check = QCheckBox("log y")
         self.log_check.setToolTip("Logarithmic value axis (the default depends on the metric)")
-        self.smooth_spin = QSpinBox()
-        self.smooth_spin.setRange(1, 10001)
-        self.smooth_spin.setSingleStep(2)
-        self.smooth_spin.setValue(1)
-        self.smooth_spin.setPrefix("smooth ")
-        self.smooth_spin.setSpecialValueText("smooth off")
-        self.smooth_spin.setToolTip("Moving average over this many generations; the raw values stay faint behind")
+        self.smoothing_label = QLabel("Smoothing")
+        self.smoothing_spin = QDoubleSpinBox()
+        self.smoothing_spin.setRange(0.0, SMOOTHING_MAX)
+        self.smoothing_spin.setSingleStep(0.05)
+        self.smoothing_spin.setDecimals(2)
+        self.smoothing_spin.setValue(0.0)
+        self.smoothing_spin.setSpecialValueText("off")
+        self.smoothing_spin.setAccessibleName("Smoothing")
+        tip = ("Exponential moving average with this weight (0 = off, 0.99 = strongest), as in TensorBoard: each "
+               "generation's value is averaged with the earlier ones only, so the curve never shifts along the "
+               "generations and generation 0 keeps its value; the raw values stay faint behind")
+        self.smoothing_spin.setToolTip(tip)
+        self.smoothing_label.setToolTip(tip)
+        self.smoothing_label.setBuddy(self.smoothing_spin)
         self.replicates_check = QCheckBox("replicates")
         self.replicates_check.setToolTip("Replicate groups are drawn as the mean with a 95% confidence band across "
                                          "seeds; also draw each replicate faintly")
@@ -137,12 +194,38 @@ class TimelineView(GenerationChartPane):
         self.theory_check.setToolTip("Dashed: the closed-form expectation from the literature, when the scenario "
                                      "and policy have one")
         self.help_label = ElidedLabel()
-        for w in (self.metric_combo, self.log_check, self.smooth_spin, self.replicates_check, self.theory_check):
+        # side by side with other panels (set_compact), log y, replicates and theory move into this menu
+        self.options_button = QToolButton()
+        self.options_button.setText("…")
+        self.options_button.setAccessibleName("More options")
+        self.options_button.setToolTip("More options: log y, replicates, theory")
+        self.options_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self._options_box = QWidget()
+        QVBoxLayout(self._options_box).setContentsMargins(8, 4, 8, 4)
+        options_menu = QMenu(self.options_button)
+        holder = QWidgetAction(options_menu)
+        holder.setDefaultWidget(self._options_box)
+        options_menu.addAction(holder)
+        self.options_button.setMenu(options_menu)
+        self.options_button.hide()
+        self.compact = False
+        for w in (self.metric_combo, self.log_check, self.smoothing_label, self.smoothing_spin,
+                  self.options_button, self.replicates_check, self.theory_check):
             self.header.addWidget(w)
         self.header.addWidget(self.help_label, 1)
         pi = self.plot.plotItem
         pi.showGrid(x=True, y=True, alpha=0.12)
-        self.legend = pi.addLegend(offset=(-10, 8))
+        # The legend sits in a row of its own between the title and the plot area (the empty top-axis row of
+        # the plot item's layout), its entries side by side: it never covers a line, and it is part of the
+        # plot item, so PNG and SVG exports carry it (and the title and the axis labels).
+        self.legend = pg.LegendItem(offset=None, frame=False, labelTextSize=LEGEND_TEXT_SIZE,
+                                    verSpacing=LEGEND_ROW_SPACING)
+        self.legend.layout.setContentsMargins(0, 0, 0, 0)  # its size is set from its entries (see _fit_legend)
+        self.legend.setParentItem(pi)
+        pi.legend = self.legend  # named items join it (PlotItem.addItem), the theme colours its text
+        self._legend_layout: tuple[int, int, bool] | None = None  # (columns, row height, shown) as last set
+        self._title = ""
+        self.plot.installEventFilter(self)  # a resize re-flows the legend before the plot lays itself out
         self.plot.apply_theme()
         self.cursor = pg.InfiniteLine(angle=90, movable=True)
         self.cursor.setZValue(50)
@@ -151,7 +234,6 @@ class TimelineView(GenerationChartPane):
         self.cursor.sigDragged.connect(self._dragged)
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.plot.scene().sigMouseMoved.connect(self._hover)
-        pi.vb.sigResized.connect(self._fit_legend)
         self.plot.theme_changed.append(self._recolor)
 
         self.cache: RunCache | None = None
@@ -169,13 +251,12 @@ class TimelineView(GenerationChartPane):
         self._keys: list[tuple] = []  # identities of the drawn items (see redraw)
         self._log_state = False  # the plot's log-y mode as last set
         self._ranges: tuple | None = None  # (wanted, resulting view range) as last set
-        self._corner: tuple | None = None  # the legend's corner as last set
         self._theory_cache: dict[str, list[tuple[str, int, np.ndarray, np.ndarray]]] = {}
         self.preferred_metric = ""  # the metric chosen last (kept across run changes when available)
         self.metric_combo.currentIndexChanged.connect(self._metric_changed)
         for w in (self.log_check, self.replicates_check, self.theory_check):
             w.toggled.connect(self.redraw)
-        self.smooth_spin.valueChanged.connect(self.redraw)
+        self.smoothing_spin.valueChanged.connect(self.redraw)
         self._recolor(self.plot.colors)
         self.show_message(MSG_NO_PROJECT)
 
@@ -183,6 +264,75 @@ class TimelineView(GenerationChartPane):
     @property
     def metric(self) -> str:
         return str(self.metric_combo.currentData() or "")
+
+    @property
+    def smoothing(self) -> float:
+        """The smoothing weight in [0, 0.99] (0: off); see `ema`."""
+        return float(self.smoothing_spin.value())
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing_spin.setValue(min(max(float(weight), 0.0), SMOOTHING_MAX))
+
+    def metric_label(self, name: str | None = None) -> str:
+        """A metric's readable name (its MetricInfo label, else the stored name); default the current one."""
+        name = self.metric if name is None else name
+        mi = self._infos.get(name)
+        return mi.label if mi else name
+
+    @property
+    def title(self) -> str:
+        """The chart's title as drawn (the metric's readable name)."""
+        return self._title
+
+    def settings(self) -> dict[str, object]:
+        """This chart's choices: metric, log y, smoothing, replicates, theory (see apply_settings)."""
+        return {"metric": self.metric or self.preferred_metric, "log": self.log_check.isChecked(),
+                "smoothing": self.smoothing, "replicates": self.replicates_check.isChecked(),
+                "theory": self.theory_check.isChecked()}
+
+    def apply_settings(self, settings: dict[str, object]) -> None:
+        """Take over what `settings()` of another chart returned (one redraw)."""
+        controls = (self.metric_combo, self.log_check, self.smoothing_spin, self.replicates_check,
+                    self.theory_check)
+        for w in controls:
+            w.blockSignals(True)
+        try:
+            metric = str(settings.get("metric") or "")
+            if metric:
+                self.preferred_metric = metric
+                self.set_metric(metric)
+            self.log_check.setChecked(bool(settings.get("log", self.log_check.isChecked())))
+            self.set_smoothing(float(settings.get("smoothing", self.smoothing)))  # type: ignore[arg-type]
+            self.replicates_check.setChecked(bool(settings.get("replicates", self.replicates_check.isChecked())))
+            self.theory_check.setChecked(bool(settings.get("theory", self.theory_check.isChecked())))
+        finally:
+            for w in controls:
+                w.blockSignals(False)
+        self._metric_tip()
+        self.redraw()
+
+    def set_compact(self, compact: bool) -> None:
+        """A narrow header (panels side by side): the metric menu shrinks, and log y, replicates and theory move
+        into the "…" menu (the same check boxes)."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        moved = (self.log_check, self.replicates_check, self.theory_check)
+        if compact:
+            for w in moved:
+                self._options_box.layout().addWidget(w)
+            self.metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            self.metric_combo.setMinimumContentsLength(10)
+        else:
+            self.header.insertWidget(1, self.log_check)
+            at = self.header.indexOf(self.options_button) + 1
+            self.header.insertWidget(at, self.replicates_check)
+            self.header.insertWidget(at + 1, self.theory_check)
+            self.metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        for w in moved:
+            w.show()
+        self.options_button.setVisible(compact)
+        self.header.setSpacing(4 if compact else 8)
 
     def set_metric(self, name: str) -> bool:
         i = self.metric_combo.findData(name)
@@ -250,16 +400,34 @@ class TimelineView(GenerationChartPane):
         self.log_check.blockSignals(True)
         self.log_check.setChecked(bool(mi and mi.log_scale))
         self.log_check.blockSignals(False)
+        self._metric_tip()
+
+    def _metric_tip(self) -> None:
+        mi = self._infos.get(self.metric)
         self.metric_combo.setToolTip(f"{mi.label}: {mi.help}" if mi else "The metric to plot")
 
     def _recolor(self, c: ChartColors) -> None:
         self.cursor.setPen(pg.mkPen(c.cursor, width=2))
         self.cursor.setHoverPen(pg.mkPen(c.cursor, width=4))
-        if self.legend is not None:  # lines behind the legend must not run through its text
-            self.legend.setBrush(pg.mkBrush(with_alpha(c.background, 220)))
-            self.legend.setPen(pg.mkPen(c.grid))
+        if self._title:
+            self._set_title(self._title, force=True)
         if self.series:
             self.redraw()
+
+    def _set_title(self, text: str, force: bool = False) -> None:
+        """The plot's title (inside the plot item, so exports carry it) and the value axis' label."""
+        if text == self._title and not force:
+            return
+        self._title = text
+        pi = self.plot.plotItem
+        if not text:
+            pi.setTitle(None)
+            self.plot.set_axis_label("left", "")
+            pi.getAxis("left").showLabel(False)
+            return
+        pi.setTitle(text, color=self.plot.colors.foreground.name(), size=TITLE_SIZE)
+        pi.layout.setRowFixedHeight(0, TITLE_HEIGHT)
+        self.plot.set_axis_label("left", text)
 
     # ---- data ------------------------------------------------------------------------------------------------
     def _groups(self) -> list[tuple[str, list[RunInfo]]]:
@@ -334,9 +502,7 @@ class TimelineView(GenerationChartPane):
         self.series = []
         self._keys = []
         self._ranges = None
-        self._corner = None
-        if self.legend is not None:
-            self.legend.clear()
+        self.legend.clear()
 
     def _add(self, item: pg.GraphicsObject, name: str | None = None) -> None:
         self.plot.plotItem.addItem(item)
@@ -365,10 +531,11 @@ class TimelineView(GenerationChartPane):
             return
         c = self.plot.colors
         log = self.log_check.isChecked()
-        window = self.smooth_spin.value()
+        weight = self.smoothing
         pi = self.plot.plotItem
         self.series = self._collect()
         self.help_label.set_full_text(self._help_text())
+        self._set_title(self.metric_label())
         self._drawn_last = {r.id: self.cache.last_generation(r) for r in self.runs}
         ranges: list[np.ndarray] = []
         plan: list[tuple[tuple, np.ndarray | None, np.ndarray | None, dict]] = []  # (key, x, y, style)
@@ -396,10 +563,10 @@ class TimelineView(GenerationChartPane):
                     plan.append((("hi", s.name, cname), g, hi[ok], {"pen": clear}))
                     plan.append((("band", s.name, cname), None, None, {"brush": pg.mkBrush(with_alpha(color, 50))}))
                     ranges += [lo[ok], hi[ok]]
-            if window > 1:
+            if weight > 0:  # the raw values faint behind the smoothed line
                 plan.append((("faint", s.name, cname), s.gens, y,
                              {"pen": pg.mkPen(with_alpha(color, 70), width=1), "connect": "finite"}))
-                shown = self._clean(moving_average(y, window), log)
+                shown = self._clean(ema(y, weight), log)
             else:
                 shown = y
             self._lines.append((s.name, np.asarray(s.gens), shown))
@@ -447,24 +614,61 @@ class TimelineView(GenerationChartPane):
                 if key[0] == "main":
                     item.setDownsampling(auto=True, method="peak")  # after adding: needs its ViewBox
                     item.setClipToView(True)
-            if self.legend is not None:  # many series: entries side by side, so the legend stays short
-                entries = sum(1 for _, _, _, st in plan if st.get("name"))
-                self.legend.setColumnCount(1 if entries <= LEGEND_ROWS else min(3, -(-entries // LEGEND_ROWS)))
             self._keys = keys
+            self._legend_layout = None
         self._max_gen = max([max(r.spec.generations for r in self.runs)] + [0])
         self._apply_ranges(ranges, log)
-        self._place_legend(log)
         self._fit_legend()
 
-    def _fit_legend(self) -> None:
-        """Show the legend only while it covers at most about half the plot; hovering names the lines anyway."""
-        if self.legend is None:
+    def eventFilter(self, watched: QObject, ev: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self.plot and ev.type() == QEvent.Type.Resize:
+            self._fit_legend(ev.size().width(), ev.size().height())  # before the plot item is laid out anew
+        return super().eventFilter(watched, ev)
+
+    def _fit_legend(self, width: int | None = None, height: int | None = None) -> None:
+        """Flow the legend's entries into as many columns as the chart's width holds, and give it its row above
+        the plot area; hide it when it would take more than a quarter of the chart's height (hovering a line
+        names it anyway). The legend's size is set here from its entries' natural sizes (pyqtgraph's own sizing
+        adds up the widths its layout handed out last, which grows the legend with every update)."""
+        width = self.plot.width() if width is None else width
+        height = self.plot.height() if height is None else height
+        legend = self.legend
+        entries = legend.items
+        columns, box, shown = 1, (0.0, 0.0), False
+        if entries and self.series:
+            hs, vs = legend.layout.horizontalSpacing(), legend.layout.verticalSpacing()
+            sizes = [(sample.boundingRect().width() + hs + label.item.boundingRect().width(),
+                      max(sample.boundingRect().height(), label.item.boundingRect().height()))
+                     for sample, label in entries]
+            n = len(sizes)
+
+            def extent(k: int) -> tuple[float, float]:  # entries fill the rows left to right
+                w = sum(max(sz[0] for sz in sizes[c::k]) for c in range(k)) + (k - 1) * (hs + LEGEND_ENTRY_GAP)
+                rows = [max(sz[1] for sz in sizes[r:r + k]) for r in range(0, n, k)]
+                return w, sum(rows) + (len(rows) - 1) * vs
+
+            columns = next((k for k in range(n, 0, -1) if extent(k)[0] <= width - 24), 1)
+            box = extent(columns)
+            shown = height <= 0 or box[1] + LEGEND_GAP <= LEGEND_MAX_SHARE * height
+        row_height = int(math.ceil(box[1])) + LEGEND_GAP if shown else 0
+        wanted = (columns, row_height, shown, box)
+        if wanted == self._legend_layout:
             return
-        height = self.plot.plotItem.vb.height()
-        fits = height <= 0 or self.legend.boundingRect().height() <= LEGEND_MAX_SHARE * height
-        self.legend.setVisible(bool(self.series) and fits)
-        self.plot.setToolTip("" if fits else "Too many lines for a legend at this height: hover a line for its "
-                             "name, or make this pane taller")
+        self._legend_layout = wanted
+        if columns != legend.columnCount:
+            legend.setColumnCount(columns)
+        for c in range(columns - 1):  # room between an entry's text and the next entry's line sample
+            legend.layout.setColumnSpacing(2 * c + 1, hs + LEGEND_ENTRY_GAP if entries else 0)
+        legend.size = box  # a fixed size: pyqtgraph's updateSize leaves it alone
+        legend.setGeometry(QRectF(0, 0, *box))
+        legend.setVisible(shown)
+        pi = self.plot.plotItem
+        pi.layout.setRowFixedHeight(1, row_height)  # the (hidden) top axis' row: room for the legend
+        top = pi.layout.getContentsMargins()[1] + (TITLE_HEIGHT if self._title else 0)
+        legend.anchor(itemPos=(0.5, 0), parentPos=(0.5, 0), offset=(0, top))
+        crowded = bool(entries) and bool(self.series) and not shown
+        self.plot.setToolTip("Too many lines for a legend at this height: hover a line for its name, or make "
+                             "this pane taller" if crowded else "")
 
     def line_at(self, scene_pos: QPointF, tolerance: float = 8.0) -> tuple[str, int, float] | None:
         """(series name, generation, drawn value) of the line nearest the scene point, within `tolerance`
@@ -491,8 +695,8 @@ class TimelineView(GenerationChartPane):
             QToolTip.hideText()
             return
         name, g, v = hit
-        smooth = self.smooth_spin.value()
-        what = f"moving average over {smooth}" if smooth > 1 else "value"
+        weight = self.smoothing
+        what = f"smoothed, weight {weight:.2f}" if weight > 0 else "value"
         QToolTip.showText(QCursor.pos(), f"{name}\ngeneration {g}: {v:.4g} ({what})", self.plot)
 
     def _help_text(self) -> str:
@@ -506,35 +710,6 @@ class TimelineView(GenerationChartPane):
         if self.without_data:
             notes.append(f"not drawn, no {label} values: {', '.join(self.without_data)}")
         return "; ".join(notes) if notes else (mi.help if mi else "")
-
-    def _place_legend(self, log: bool) -> None:
-        """Put the legend in the corner of the plot that covers the fewest data points."""
-        if self.legend is None or not self.series:
-            return
-        (x0, x1), (y0, y1) = self.plot.plotItem.vb.viewRange()
-        xs, ys = [], []
-        for s in self.series:
-            y = self._clean(s.values, log)
-            if log:
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    y = np.log10(y)
-            ok = np.isfinite(y)
-            xs.append(np.asarray(s.gens, dtype=np.float64)[ok])
-            ys.append(y[ok])
-        x = np.concatenate(xs) if xs else np.empty(0)
-        y = np.concatenate(ys) if ys else np.empty(0)
-        fx = (x - x0) / ((x1 - x0) or 1.0)
-        fy = (y - y0) / ((y1 - y0) or 1.0)
-        corners = {  # (item anchor, parent anchor, offset): points in that corner's box
-            ((1, 0), (1, 0), (-10, 8)): np.count_nonzero((fx > 0.6) & (fy > 0.65)),
-            ((0, 0), (0, 0), (10, 8)): np.count_nonzero((fx < 0.4) & (fy > 0.65)),
-            ((1, 1), (1, 1), (-10, -8)): np.count_nonzero((fx > 0.6) & (fy < 0.35)),
-            ((0, 1), (0, 1), (10, -8)): np.count_nonzero((fx < 0.4) & (fy < 0.35)),
-        }
-        best = min(corners, key=lambda k: corners[k])
-        if best != self._corner:  # anchoring moves the legend (a relayout): only when the corner changes
-            self._corner = best
-            self.legend.anchor(*best)
 
     def _apply_ranges(self, arrays: list[np.ndarray], log: bool) -> None:
         x1 = float(max(self._max_gen, 1))
@@ -590,11 +765,20 @@ class TimelineView(GenerationChartPane):
 
     # ---- export ------------------------------------------------------------------------------------------------
     def table(self) -> Table:
+        """The drawn values; with smoothing on, also the smoothed line (column smoothed_ema_<weight>)."""
+        weight = self.smoothing
+        drawn = {name: values for name, _, values in self._lines} if weight > 0 else {}
         rows = []
         for s in self.series:
+            smoothed = drawn.get(s.name)
             for i, g in enumerate(s.gens):
                 lo = "" if s.low is None or not np.isfinite(s.low[i]) else float(s.low[i])
                 hi = "" if s.high is None or not np.isfinite(s.high[i]) else float(s.high[i])
                 v = float(s.values[i]) if np.isfinite(s.values[i]) else ""
-                rows.append([s.name, self.metric, int(g), v, lo, hi])
-        return ["series", "metric", "generation", "value", "band_low_95", "band_high_95"], rows
+                row = [s.name, self.metric, int(g), v, lo, hi]
+                if weight > 0:
+                    ok = smoothed is not None and i < len(smoothed) and np.isfinite(smoothed[i])
+                    row.append(float(smoothed[i]) if ok else "")
+                rows.append(row)
+        header = ["series", "metric", "generation", "value", "band_low_95", "band_high_95"]
+        return (header + [f"smoothed_ema_{weight:.2f}"] if weight > 0 else header), rows

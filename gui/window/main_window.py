@@ -84,7 +84,7 @@ class MainWindow(QMainWindow):
         self.run_control = RunControl(self.state, self.notifier, self.run_panel, self.projects.own_project, self)
         self.runs = RunSelection(self.state, self.notifier, self.runs_panel, self.projects.own_project, self)
         self.exports = ExportActions(self.state, self.notifier, self.dialogs, self.settings,
-                                     self.generation_panel.charts, self)
+                                     self.generation_panel.charts, self.generation_panel.view_state, self)
         self._build_actions()
         self._build_menus()
         self._build_toolbar()

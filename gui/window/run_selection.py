@@ -123,7 +123,7 @@ class RunSelection(QObject):
                                      f"their generations from {path.name if path else 'the project'}?\n\n{listing}"
                                      "\n\nThis cannot be undone."):
             return
-        neighbour = self.panel.neighbour_of(run_ids) if hasattr(self.panel, "neighbour_of") else None
+        neighbour = self.panel.neighbour_of(run_ids)
         try:
             self.state.delete_runs(run_ids)
         except ProjectError as exc:

@@ -26,7 +26,7 @@ from core.scenarios.gaussian import GaussianScenario
 from core.store import Project, RunInfo
 from gui.cache import RunCache
 from gui.panels.generation_panel import GenerationPanel
-from gui.views.timeline import group_mean_band, moving_average
+from gui.views.timeline import ema, group_mean_band
 from tests.simulate import drive_until
 
 
@@ -260,9 +260,10 @@ def test_timeline_series_theory_and_cursor(panel: GenerationPanel, project: Proj
     assert "Wasserstein" in tl.metric_combo.itemData(i, Qt.ItemDataRole.ToolTipRole)
     tl.set_metric("w1")
     assert not tl.log_check.isChecked() and "theory" not in tl.items
-    tl.smooth_spin.setValue(5)
-    _, ys = data_of(tl.items["replace"])
-    assert np.allclose(ys, moving_average(project.metric_series(run.id, "w1")[1], 5), equal_nan=True)
+    tl.smoothing_spin.setValue(0.6)
+    xs, ys = data_of(tl.items["replace"])
+    assert np.array_equal(xs, project.metric_series(run.id, "w1")[0])  # smoothing moves no point along x
+    assert np.allclose(ys, ema(project.metric_series(run.id, "w1")[1], 0.6), equal_nan=True)
 
 
 def test_timeline_leaves_out_runs_without_the_metric_and_says_so(panel: GenerationPanel, project: Project) -> None:
@@ -273,7 +274,8 @@ def test_timeline_leaves_out_runs_without_the_metric_and_says_so(panel: Generati
     assert "replace" in tl.items and "reg" not in tl.items
     assert [s.name for s in tl.series] == ["replace"]
     assert tl.help_label.full_text() == "not drawn, no Variance ratio values: reg"
-    assert tl.legend.columnCount == 1
+    assert [label.text for _, label in tl.legend.items] == ["replace", "theory"]
+    assert tl.legend.columnCount == 2  # side by side in one row above the plot
     tl.set_metric("test_error")
     assert "reg" in tl.items and "replace" not in tl.items and "replace" in tl.help_label.full_text()
 
@@ -339,8 +341,8 @@ def test_group_band_and_smoothing_handle_non_finite_values() -> None:
     gens, mean, lo, hi = group_mean_band([a, b])
     assert len(gens) == 5 and mean[0] == 1.0 and mean[1] == 2.0 and np.isnan(lo[1]) and np.isfinite(hi[2])
     assert np.isnan(mean[3])  # a's inf is dropped and b has no generation 3: no value, no crash
-    m = moving_average(np.array([np.nan, 1.0, np.nan, 3.0]), 3)
-    assert np.allclose(m, [1.0, 1.0, 2.0, 3.0])
+    m = ema(np.array([np.nan, 1.0, np.nan, 3.0]), 0.5)
+    assert np.isnan(m[0]) and m[1] == 1.0 and np.isnan(m[2]) and np.isclose(m[3], (0.5 * 1 + 3) / 1.5)
 
 
 def test_non_finite_metrics_do_not_break_plotting(panel: GenerationPanel, project_path: Path, tmp_path: Path,
@@ -355,7 +357,7 @@ def test_non_finite_metrics_do_not_break_plotting(panel: GenerationPanel, projec
     panel.set_cache(RunCache(p))
     panel.set_runs(run, [run])
     panel.timeline.log_check.setChecked(True)
-    panel.timeline.smooth_spin.setValue(3)
+    panel.timeline.smoothing_spin.setValue(0.5)
     panel.set_generation(2)
     x, y = data_of(panel.timeline.items["nan"])
     assert len(x) == 5
@@ -563,7 +565,7 @@ def test_view_state_round_trip(qtbot, panel: GenerationPanel, project: Project) 
     view.mode_combo.setCurrentIndex(view.mode_combo.findData("overlay"))
     view.k_spin.setValue(5)
     panel.timeline.set_metric("w1")
-    panel.timeline.smooth_spin.setValue(7)
+    panel.timeline.smoothing_spin.setValue(0.7)
     panel.heatmap.log_check.setChecked(False)
     state = panel.view_state()
     other = GenerationPanel()
@@ -573,7 +575,8 @@ def test_view_state_round_trip(qtbot, panel: GenerationPanel, project: Project) 
     other.set_cache(panel.cache)
     other.set_runs(run, [run])
     assert other.distribution.view.mode == "overlay" and other.distribution.view.k_spin.value() == 5
-    assert other.timeline.metric == "w1" and other.timeline.smooth_spin.value() == 7
+    assert other.timeline.metric == "w1" and other.timeline.smoothing == 0.0  # the chart's own, not saved
+    assert "smooth" not in state and "smoothing" not in state
     assert not other.heatmap.log_check.isChecked()
     reg = by_name(project, "reg")
     other.set_runs(reg, [reg])
