@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer
-from PySide6.QtGui import QPainter, QPalette
+from PySide6.QtGui import QPainter, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QHBoxLayout,
@@ -150,6 +150,7 @@ class ChartPlot(pg.PlotWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, axisItems={"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")})
         self.theme_changed: list[Callable[[ChartColors], None]] = []
+        self.width_changed: list[Callable[[], None]] = []  # called after a resize that changed the width
         self.table: Callable[[], Table] | None = None
         self.accent: int | None = None  # see set_accent
         self.hideButtons()
@@ -196,6 +197,14 @@ class ChartPlot(pg.PlotWidget):
             legend.setPen(pg.mkPen(c.grid))
         for cb in self.theme_changed:
             cb(c)
+
+    def resizeEvent(self, ev: QResizeEvent | None) -> None:  # noqa: N802 (Qt override)
+        """Lay out as usual, then tell whoever fits text to the width (elided titles). pyqtgraph calls this
+        with None itself when its scene changes."""
+        super().resizeEvent(ev)
+        if ev is None or ev.size().width() != ev.oldSize().width():
+            for cb in getattr(self, "width_changed", ()):
+                cb()
 
     def changeEvent(self, ev: QEvent) -> None:  # noqa: N802 (Qt override)
         if ev.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) and \

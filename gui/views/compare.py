@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from core.store import RunInfo
-from gui.theme_colors import ChartColors, with_alpha
+from gui.theme_colors import ChartColors
 from gui.views.base import ChartPlot
 from gui.views.run_groups import run_groups
 
@@ -30,11 +31,14 @@ from gui.views.run_groups import run_groups
 # in each cell of a 2 x 3 grid, and a scrub step costs one redraw per pane (6 x ~2-3 ms stays within a 60 Hz
 # frame); the heatmap pane is shorter (about a quarter of the height) and its rows share the timeline's
 # generation axis, so they are stacked: four rows of ~60 px are the least that still shows a tail.
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum"
 MAX_DISTRIBUTIONS = 6
 MAX_HEATMAPS = 4
 
 TITLE_SIZE = "9pt"
 TITLE_HEIGHT = 20  # px of the title row (PlotItem.setTitle reserves 30)
+COMPACT_TITLE_SIZE = "8pt"  # the stacked heatmap rows' titles: small, but above the data, never over it
+COMPACT_TITLE_HEIGHT = 15
 
 
 @dataclass(frozen=True)
@@ -110,21 +114,35 @@ def title_html(label: str, detail: str, colors: ChartColors, series: int | None)
     return f"<span style='color: {colors.series(series).name()}'>■</span>&nbsp;{text}"
 
 
-def set_plot_title(plot: ChartPlot, label: str, detail: str = "", series: int | None = None) -> None:
+def elide_title(label: str, detail: str, width: int, size: str, swatch: bool, font: QFont | None = None) -> str:
+    """The run name shortened with "…" so that name, dash and detail fit `width` pixels in `font` at `size` (a
+    plot not laid out yet, narrower than 80 px, keeps the whole name)."""
+    if width < 80:
+        return label
+    font = QFont(font) if font is not None else QFont()
+    font.setPointSizeF(float(size.removesuffix("pt")) if size.endswith("pt") else font.pointSizeF())
+    fm = QFontMetrics(font)
+    room = width - 40 - (fm.horizontalAdvance(f" — {detail}") if detail else 0) - (
+        fm.horizontalAdvance("■ ") if swatch else 0)
+    return fm.elidedText(label, Qt.TextElideMode.ElideRight, max(room, fm.horizontalAdvance("Mmm…")))
+
+
+def set_plot_title(plot: ChartPlot, label: str, detail: str = "", series: int | None = None,
+                   height: int = TITLE_HEIGHT, size: str = TITLE_SIZE) -> None:
     """Title the plot "<label> — <detail>" inside its PlotItem (exports include it); with `series`, a swatch of
-    that series colour in front. Cheap when only the text changes (every scrub step)."""
+    that series colour in front; the name is elided to the plot's width (the detail always shows). Cheap when
+    only the text changes (every scrub step)."""
     plot._title_args = (label, detail, series)  # type: ignore[attr-defined]  (re-applied on a theme change)
+    plot._title_style = (int(height), str(size))  # type: ignore[attr-defined]
     if not getattr(plot, "_title_hooked", False):
         plot._title_hooked = True  # type: ignore[attr-defined]
         plot.theme_changed.append(lambda _c, p=plot: _apply_title(p, force=True))
+        plot.width_changed.append(lambda p=plot: _apply_title(p))
     _apply_title(plot)
 
 
 def plot_title_text(plot: ChartPlot) -> str:
-    """The plot's title as shown (plain text): its title row, or the one over its data area."""
-    overlay = getattr(plot, "_overlay", None)
-    if overlay is not None and overlay.isVisible():
-        return overlay.toPlainText()
+    """The plot's title as shown (plain text)."""
     return plot.plotItem.titleLabel.item.toPlainText() if plot.plotItem.titleLabel.isVisible() else ""
 
 
@@ -133,18 +151,21 @@ def _apply_title(plot: ChartPlot, force: bool = False) -> None:
     if args is None:
         return
     c = plot.colors
-    text = title_html(*args[:2], c, args[2])
+    height, size = getattr(plot, "_title_style", (TITLE_HEIGHT, TITLE_SIZE))
+    label, detail, series = args
     pi = plot.plotItem
+    text = title_html(elide_title(label, detail, plot.width(), size, series is not None, pi.titleLabel.item.font()),
+                      detail, c, series)
     lab = pi.titleLabel
-    full = f"<span style='color: {c.foreground.name()}; font-size: {TITLE_SIZE}'>{text}</span>"
+    full = f"<span style='color: {c.foreground.name()}; font-size: {size}'>{text}</span>"
     if not force and lab.isVisible() and lab.text == text and getattr(plot, "_title_full", None) == full:
         return
-    if force or not lab.isVisible() or lab.maximumHeight() != TITLE_HEIGHT or \
+    if force or not lab.isVisible() or lab.maximumHeight() != height or \
             getattr(plot, "_title_text", None) != lab.text:
         # first time (or someone else set a title meanwhile, e.g. a headless export): the full set-up
-        pi.setTitle(text, color=c.foreground.name(), size=TITLE_SIZE)
-        lab.setMaximumHeight(TITLE_HEIGHT)
-        pi.layout.setRowFixedHeight(0, TITLE_HEIGHT)
+        pi.setTitle(text, color=c.foreground.name(), size=size)
+        lab.setMaximumHeight(height)
+        pi.layout.setRowFixedHeight(0, height)
     else:
         # only the text changed: swap it and centre it again; no minimum-size change, so no layout pass
         lab.text = text
@@ -164,41 +185,6 @@ def clear_plot_title(plot: ChartPlot) -> None:
         plot._title_args = None  # type: ignore[attr-defined]
         plot._title_text = None  # type: ignore[attr-defined]
         plot.plotItem.setTitle(None)
-
-
-def set_overlay_title(plot: ChartPlot, label: str, detail: str = "", series: int | None = None) -> None:
-    """Like set_plot_title, but drawn over the top left corner of the data area (no title row: for the short
-    stacked heatmap rows), on a translucent background. Exports include it."""
-    item = getattr(plot, "_overlay", None)
-    if item is None:
-        item = pg.TextItem(anchor=(0, 0))
-        item.setParentItem(plot.plotItem.vb)
-        item.setZValue(30)
-        item.setPos(2, 1)
-        plot._overlay = item  # type: ignore[attr-defined]
-        plot.theme_changed.append(lambda _c, p=plot: _apply_overlay(p))
-    plot._overlay_args = (label, detail, series)  # type: ignore[attr-defined]
-    _apply_overlay(plot)
-
-
-def clear_overlay_title(plot: ChartPlot) -> None:
-    item = getattr(plot, "_overlay", None)
-    if item is not None:
-        plot._overlay_args = None  # type: ignore[attr-defined]
-        item.hide()
-
-
-def _apply_overlay(plot: ChartPlot) -> None:
-    item = plot._overlay  # type: ignore[attr-defined]
-    args = getattr(plot, "_overlay_args", None)
-    if args is None:
-        item.hide()
-        return
-    c = plot.colors
-    item.fill = pg.mkBrush(with_alpha(c.background, 200))
-    item.setHtml(f"<span style='color: {c.foreground.name()}; font-size: {TITLE_SIZE}'>"
-                 f"{title_html(*args[:2], c, args[2])}</span>")
-    item.show()
 
 
 def mark_series(plot: ChartPlot, series: int | None) -> None:
@@ -238,6 +224,7 @@ class SmallMultiples(QWidget):
         lay.addLayout(self.grid, 1)
         self._cells: list[QWidget] = []
         self._shape = (0, 0)
+        self.last_row_extra = 0  # px the last row needs beyond the others (a shared axis drawn only there)
 
     @property
     def cells(self) -> list[QWidget]:
@@ -253,6 +240,7 @@ class SmallMultiples(QWidget):
             self.grid.removeWidget(w)
             if w not in cells:
                 w.hide()
+            w.setMaximumHeight(QWIDGETSIZE_MAX)
         for i, w in enumerate(cells):
             r, c = divmod(i, columns)
             self.grid.addWidget(w, r, c)
@@ -264,6 +252,26 @@ class SmallMultiples(QWidget):
             self.grid.setRowStretch(r, 1 if r < rows else 0)
         self._cells = list(cells)
         self._shape = (rows, columns)
+        self._share_rows()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt override)
+        """Keep the rows' data areas equal when the last row also carries the shared axis."""
+        super().resizeEvent(event)
+        self._share_rows()
+
+    def _share_rows(self) -> None:
+        rows, columns = self._shape
+        if not self._cells:
+            return
+        if rows < 2 or self.last_row_extra <= 0:
+            for w in self._cells:
+                w.setMaximumHeight(QWIDGETSIZE_MAX)
+            return
+        note = self.note.sizeHint().height() + 2 if self.note.isVisible() else 0
+        free = self.height() - note - self.grid.spacing() * (rows - 1) - self.last_row_extra
+        share = max(free // rows, 0)
+        for i, w in enumerate(self._cells):  # the rows above take a share each; the last one the rest
+            w.setMaximumHeight(QWIDGETSIZE_MAX if i // columns == rows - 1 else share)
 
     def set_note(self, text: str, hint: str = "") -> None:
         self.note.setText(text)

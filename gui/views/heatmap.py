@@ -19,14 +19,13 @@ from gui.cache import RunCache
 from gui.theme_colors import ChartColors, heat_colormap
 from gui.views.base import AXIS_WIDTH, ChartPlot, ElidedLabel, GenerationChartPane, Table, view_kind
 from gui.views.compare import (
+    COMPACT_TITLE_HEIGHT,
+    COMPACT_TITLE_SIZE,
     MAX_HEATMAPS,
     Multiple,
     SmallMultiples,
-    clear_overlay_title,
-    clear_plot_title,
     mark_series,
     plan_multiples,
-    set_overlay_title,
     set_plot_title,
     showing_hint,
     showing_text,
@@ -139,6 +138,11 @@ class _GrowingImage(pg.ImageItem):
         self._unrenderable = False
 
 
+MIN_PANE_HEIGHT = 110  # the pane's least height with one run
+COMPACT_ROW_MIN = 54  # px of a stacked row: its title and about 30 px of data
+LAST_ROW_AXIS = 36  # px of the generation axis and its label under the last stacked row
+
+
 class HeatRow:
     """One run's heatmap: a plot with the image and the current-generation line, and the rows drawn in it.
 
@@ -196,7 +200,7 @@ class HeatRow:
         pi = self.plot.plotItem
         pi.getAxis("left").showLabel(not compact)
         pi.showAxis("bottom", last)
-        self.plot.setMinimumHeight(90 if not compact else 40 + (36 if last else 0))
+        self.plot.setMinimumHeight(90 if not compact else COMPACT_ROW_MIN + (LAST_ROW_AXIS if last else 0))
 
     def _place_problem(self) -> None:
         vb = self.plot.plotItem.vb
@@ -473,6 +477,7 @@ class HeatmapView(GenerationChartPane):
         outer = self._box.layout()
         outer.removeWidget(self.plot)  # into the sheet of rows
         self.sheet = SmallMultiples()
+        self.sheet.last_row_extra = LAST_ROW_AXIS  # the generation axis under the last row only
         outer.addWidget(self.sheet, 1)
         first = HeatRow(self, self.plot)
         self.heat_rows: list[HeatRow] = [first]  # built so far (the first always; more for several runs)
@@ -561,6 +566,9 @@ class HeatmapView(GenerationChartPane):
         for i, r in enumerate(rows):
             r.set_compact(many, i == len(rows) - 1)
             r.show_problem(None)
+        # the pane asks the splitter for room enough for every row (a squeezed row shows nothing)
+        rows_min = sum(r.plot.minimumHeight() for r in rows) + self.sheet.grid.spacing() * (len(rows) - 1)
+        self.setMinimumHeight(max(MIN_PANE_HEIGHT, rows_min + self.header.sizeHint().height() + 8))
 
     def _row(self, i: int) -> HeatRow:
         while len(self.heat_rows) <= i:
@@ -618,11 +626,10 @@ class HeatmapView(GenerationChartPane):
         for r in self.active:
             if r.multiple is None:
                 continue
-            if self._many:  # stacked short rows: the title over the data, no title row
-                clear_plot_title(r.plot)
-                set_overlay_title(r.plot, r.multiple.label, r.what(short=True), r.multiple.color_index)
+            if self._many:  # stacked short rows: a compact title row above each (never over the data)
+                set_plot_title(r.plot, r.multiple.label, r.what(short=True), r.multiple.color_index,
+                               height=COMPACT_TITLE_HEIGHT, size=COMPACT_TITLE_SIZE)
             else:
-                clear_overlay_title(r.plot)
                 set_plot_title(r.plot, r.multiple.label, r.what())
 
     def _problem(self, row: HeatRow, text: str | None) -> None:

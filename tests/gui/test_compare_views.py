@@ -263,3 +263,27 @@ def test_a_standalone_heatmap_of_several_runs_spans_the_longest(qtbot, project: 
     assert heat.comparing and heat.plot.plotItem.vb.viewRange()[0] == [-0.5, 12.5]
     heat.set_run(a)  # one run again
     assert not heat.comparing and heat.plot.plotItem.vb.viewRange()[0] == [-0.5, 8.5]
+
+
+def test_a_long_run_name_is_elided_to_the_pane_and_the_detail_kept(qapp) -> None:  # noqa: ANN001
+    from gui.views.compare import elide_title
+
+    name = "a very long run name that no narrow pane can hold in one line of its title"
+    short = elide_title(name, "generation 200", 260, "9pt", True)
+    assert short.endswith("…") and len(short) < len(name)
+    assert elide_title(name, "generation 200", 4000, "9pt", True) == name
+    assert elide_title(name, "generation 200", 40, "9pt", True) == name  # not laid out yet: left alone
+
+
+def test_stacked_heatmap_rows_have_equal_data_areas_and_titles_above_them(panel: GenerationPanel, qtbot,  # noqa: ANN001
+                                                                         project: Project) -> None:
+    a, b = by_name(project, "replace"), by_name(project, "mix")
+    panel.set_runs(a, [a, b])
+    for height in (1000, 700):
+        panel.resize(1000, height)
+        qtbot.wait(30)
+        boxes = [r.plot.plotItem.vb.sceneBoundingRect() for r in panel.heatmap.active]
+        titles = [r.plot.plotItem.titleLabel for r in panel.heatmap.active]
+        assert abs(boxes[0].height() - boxes[1].height()) <= 3, (height, boxes)
+        for box, title in zip(boxes, titles):  # the title row sits above the data, not over it
+            assert title.isVisible() and title.sceneBoundingRect().bottom() <= box.top() + 1
