@@ -63,6 +63,15 @@ class Multiple:
         return (self.run.id, self.run.created_at, self.color_index)
 
 
+def with_current(runs: list[RunInfo] | None, current: RunInfo | None) -> list[RunInfo]:
+    """The selected runs, with the current run after them when it is not among them (so the selected runs'
+    series colours stay the timeline's)."""
+    out = list(runs) if runs else []
+    if current is not None and all(r.id != current.id for r in out):
+        out.append(current)
+    return out
+
+
 def plan_multiples(runs: list[RunInfo], current: RunInfo | None, limit: int) -> tuple[list[Multiple], int]:
     """The panes for these selected runs (at most `limit`, the current run's series always among them) and how
     many series there are in all."""

@@ -42,6 +42,7 @@ from gui.views.compare import (
     showing_hint,
     showing_text,
     title_html,
+    with_current,
 )
 from gui.views.kind import KindView
 
@@ -216,10 +217,7 @@ class DistributionView(Pane):
     def set_runs(self, runs: list[RunInfo], current: RunInfo | None) -> None:
         """Show the selected runs: one large view for one series, small multiples for several (see
         gui.views.compare). `current` picks a group's replicate and is always among the multiples."""
-        runs = list(runs) if runs else []
-        if current is not None and all(r.id != current.id for r in runs):
-            runs.append(current)  # (after the selected ones: their series colours stay the timeline's)
-        self.runs = runs
+        self.runs = runs = with_current(runs, current)
         plan, total = plan_multiples(runs, current, MAX_DISTRIBUTIONS)
         if self.cache is None or len(plan) <= 1:
             single = plan[0] if plan and self.cache is not None else None

@@ -29,6 +29,7 @@ from gui.views.compare import (
     set_plot_title,
     showing_hint,
     showing_text,
+    with_current,
 )
 
 MAX_RANKS = 200  # category kinds: the heatmap shows the most frequent categories of generation 0
@@ -528,10 +529,7 @@ class HeatmapView(GenerationChartPane):
     def set_runs(self, runs: list[RunInfo], current: RunInfo | None) -> None:
         """Show the selected runs: one heatmap for one series, a row per series for several (see
         gui.views.compare). `current` picks a group's replicate and is always among the rows."""
-        runs = list(runs) if runs else []
-        if current is not None and all(r.id != current.id for r in runs):
-            runs.append(current)  # (after the selected ones: their series colours stay the timeline's)
-        self.runs = runs
+        self.runs = runs = with_current(runs, current)
         plan, total = plan_multiples(runs, current, MAX_HEATMAPS)
         if self.cache is None or len(plan) <= 1:
             single = plan[0] if plan and self.cache is not None else None
