@@ -139,6 +139,7 @@ class _GrowingImage(pg.ImageItem):
         self._unrenderable = False
 
 
+PREALLOC_ROWS = 16_384  # generations of buffer set aside at first (about 6 MB for 100 bins)
 MIN_PANE_HEIGHT = 110  # the pane's least height with one run
 COMPACT_ROW_MIN = 54  # px of a stacked row: its title and about 30 px of data
 LAST_ROW_AXIS = 36  # px of the generation axis and its label under the last stacked row
@@ -360,7 +361,9 @@ class HeatRow:
         if not len(gens) or not mat.size:
             return
         if self.rows is None:
-            cap = max(run.spec.generations + 1, len(gens))  # the whole run: no regrowth while it computes
+            # room for the whole run (no regrowth while it computes), up to PREALLOC_ROWS: a million-generation
+            # run must not take gigabytes before its first generations are drawn; beyond, it grows by doubling
+            cap = max(min(run.spec.generations + 1, PREALLOC_ROWS), len(gens))
             self.rows = _Rows(self._to_rows(mat[:1]).shape[1], cap)
             self.display = _Rows(self.rows.width, cap)
             self._consumed = 0

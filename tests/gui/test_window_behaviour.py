@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from core.store import Project
 from tests.gui.test_main_window import WAIT_MS, env, make_window, new_project, run_from_form  # noqa: F401
 
-LONG = 1_000_000  # generations: a run that is still computing when the test acts
+LONG = 1_000_000  # generations: a run still computing when the test acts (the most a run may have)
 
 
 def _digest(path: Path) -> str:
