@@ -58,6 +58,16 @@ __all__ = ["Dialogs", "MainWindow"]
 
 log = logging.getLogger("collapse_lab.window")
 
+def _same_settings(a: RunSpec | None, b: RunSpec) -> bool:
+    """Whether two specs differ at most in the replicate index."""
+    if a is None:
+        return False
+    ja, jb = a.to_json(), b.to_json()
+    ja.pop("replicate", None)
+    jb.pop("replicate", None)
+    return ja == jb
+
+
 class MainWindow(QMainWindow):
     """Collapse Lab's main window."""
 
@@ -256,8 +266,9 @@ class MainWindow(QMainWindow):
         cid = current.id if current is not None else None
         if cid != self._shown_current:
             self._shown_current = cid
-            if current is not None and not self.state.queue.running:
-                self.run_panel.load_spec(current.spec)
+            if current is not None and not self.state.queue.running and not _same_settings(self.run_panel.spec,
+                                                                                             current.spec):
+                self.run_panel.load_spec(current.spec)  # (not the run just started: the form keeps its R, name)
 
     def _use_settings(self, spec: RunSpec) -> None:
         self.run_panel.load_spec(spec)

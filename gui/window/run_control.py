@@ -9,6 +9,7 @@ notifier, the dialogs and the Run setup panel, and owns its actions, the status 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
@@ -28,6 +29,7 @@ from gui.window.notifier import Notifier
 log = logging.getLogger("collapse_lab.window")
 
 OUTCOME_MS = 30_000  # how long "Finished ..." stays on the status line
+BAR_INTERVAL_S = 0.25  # the progress bar moves at most this often
 
 
 def _worth_showing(message: str | None) -> bool:
@@ -80,6 +82,7 @@ class RunControl(QObject):
         self.progress.setTextVisible(False)
         self.progress.setToolTip("Progress of the run being computed")
         self.progress.hide()
+        self._bar_at = 0.0
         self._clear_timer = QTimer(self)
         self._clear_timer.setSingleShot(True)
         self._clear_timer.timeout.connect(self.status_label.clear)
@@ -227,7 +230,11 @@ class RunControl(QObject):
                        f"{generation}...")
         else:
             self._show(f"Running {name}: generation {generation}/{target}, {rate:,.0f} gen/s, ETA {eta}{queued}")
-        self.progress.setValue(generation)
+        now = time.perf_counter()
+        if now - self._bar_at >= BAR_INTERVAL_S or generation >= target:
+            # QProgressBar.setValue repaints at once (not at the next paint pass): at most a few times a second
+            self._bar_at = now
+            self.progress.setValue(generation)
 
     def _on_failed(self, run_id: int, message: str) -> None:
         self.notifier.error("The run stopped", message)
