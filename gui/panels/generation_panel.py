@@ -107,6 +107,12 @@ class GenerationPanel(QWidget):
         """Apply a pending refresh now (tests, before exporting)."""
         self._refresh.flush()
 
+    def flush_if_cheap(self) -> None:
+        """Apply a pending refresh now unless refreshing has grown slow (a long run): then it waits its turn,
+        and the views catch up with the generation asked for when it comes."""
+        if self._refresh.effective_interval <= self._refresh.interval:
+            self._refresh.flush()
+
     def charts(self) -> dict[str, QWidget]:
         """The exportable charts by name (see gui.export.charts)."""
         return {"distribution": self.distribution, "heatmap": self.heatmap, "timeline": self.timeline}

@@ -285,19 +285,32 @@ class GenerationChartPane(Pane):
 
 
 class Coalescer(QObject):
-    """Runs a callback at most once per `interval_ms`: the first call runs at once, later ones are merged."""
+    """Runs a callback at most once per `interval_ms`: the first call runs at once, later ones are merged.
+
+    The interval stretches to COST_FACTOR x the callback's own last duration: a refresh that has grown slow (a
+    long run's curves, read and drawn whole) then takes at most 1/COST_FACTOR of the GUI thread, so the
+    queued worker signals, input and timers are always served (without this, a refresh slower than the
+    interval ran on every progress signal and starved every timer)."""
+
+    COST_FACTOR = 3.0
 
     def __init__(self, callback: Callable[[], None], interval_ms: int = 100, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.callback = callback
         self.interval = interval_ms / 1000.0
+        self.cost = 0.0  # seconds the callback took last time
         self._last = -math.inf
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._run)
 
+    @property
+    def effective_interval(self) -> float:
+        """The interval now, stretched by the callback's cost."""
+        return max(self.interval, self.COST_FACTOR * self.cost)
+
     def __call__(self) -> None:
-        wait = self._last + self.interval - time.monotonic()
+        wait = self._last + self.effective_interval - time.monotonic()
         if wait <= 0 and not self._timer.isActive():
             self._run()
         elif not self._timer.isActive():
@@ -313,8 +326,10 @@ class Coalescer(QObject):
         self._timer.stop()
 
     def _run(self) -> None:
-        self._last = time.monotonic()
+        start = time.monotonic()
+        self._last = start
         self.callback()
+        self.cost = time.monotonic() - start
 
 
 def cache_static(*items: pg.GraphicsObject) -> None:

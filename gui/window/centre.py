@@ -90,5 +90,5 @@ class Centre(QObject):
             self.generation_panel.refresh(run_id)  # coalesced by the panel
 
     def _on_generation(self, generation: int) -> None:
-        self.generation_panel.flush()  # the views have generation k before they are asked for it
+        self.generation_panel.flush_if_cheap()  # the views have generation k before they are asked for it
         self.generation_panel.set_generation(generation)

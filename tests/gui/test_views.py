@@ -652,3 +652,25 @@ def test_a_narrow_log_axis_still_has_several_labelled_ticks(qtbot) -> None:  # n
         assert all(lo <= float(t) <= hi for t in labels), labels
     wide = [v for _, values in axis.tickValues(-3.0, 1.0, 300) for v in values]
     assert {-3.0, -2.0, -1.0, 0.0, 1.0} <= {round(v, 9) for v in wide}  # decades as before
+
+
+def test_a_slow_refresh_stretches_its_own_interval_so_the_event_loop_is_never_starved(qtbot) -> None:  # noqa: ANN001
+    import time as _time
+
+    from gui.views.base import Coalescer
+
+    runs: list[float] = []
+
+    def slow() -> None:
+        runs.append(_time.monotonic())
+        _time.sleep(0.04)
+
+    c = Coalescer(slow, 10)
+    end = _time.monotonic() + 1.0
+    while _time.monotonic() < end:  # a burst of progress signals, each asking for a refresh
+        c()
+        qtbot.wait(5)
+    # 40 ms per run stretches the 10 ms interval to 120 ms: about 8 runs in a second, not ~20
+    gaps = np.diff(runs)
+    assert len(runs) <= 10 and gaps.min() >= 0.11, (len(runs), gaps)
+    assert c.effective_interval >= 3 * 0.04

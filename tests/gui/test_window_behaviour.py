@@ -25,8 +25,8 @@ def _digest(path: Path) -> str:
         conn.close()
 
 
-def _start_long_run(qtbot, w) -> int:  # noqa: ANN001
-    w.run_panel.set_values(scenario="gaussian", policy="replace", generations=LONG, samples=50, seed=1)
+def _start_long_run(qtbot, w, samples: int = 50) -> int:  # noqa: ANN001
+    w.run_panel.set_values(scenario="gaussian", policy="replace", generations=LONG, samples=samples, seed=1)
     qtbot.mouseClick(w.run_panel.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: w.is_running() and w.state.queue.last_generation(w.current_run().id) >= 3,
                     timeout=WAIT_MS)
@@ -101,7 +101,7 @@ def test_the_demo_stays_as_it_is_and_a_users_run_goes_into_a_project_of_their_ow
 def test_clicking_the_slider_track_while_following_goes_there_and_stops_following(qtbot, env) -> None:  # noqa: ANN001, F811, E501
     w, d = make_window(qtbot, env)
     new_project(w, d, env["tmp"] / "slider.collapse")
-    _start_long_run(qtbot, w)
+    _start_long_run(qtbot, w, samples=5000)  # slower generations: the test acts long before the run is huge
     pb = w.state.playback
     qtbot.waitUntil(lambda: pb.maximum >= 40, timeout=WAIT_MS)
     assert pb.follow
