@@ -131,3 +131,23 @@ def test_deleting_a_run_selects_a_neighbour_and_ctrl_s_explains(qtbot, env) -> N
     w.projects.save_action.trigger()
     assert "already saved" in w.statusBar().currentMessage()
     w.close()
+
+
+def test_reset_demo_builds_the_demo_again(qtbot, env) -> None:  # noqa: ANN001, F811
+    w, d = make_window(qtbot, env)
+    assert w.open_demo()
+    qtbot.waitUntil(lambda: not w.is_running() and not w.state.queue.queue, timeout=WAIT_MS)
+    demo = env["data"] / "demo.collapse"
+    with Project(demo) as p:  # a change of the user's own that a reset must undo
+        p.rename_run(p.runs()[0].id, "edited by hand")
+    d.confirm_answer = False
+    assert not w.projects.reset_demo() and w.state.is_demo  # asked first; "no" leaves the file as it is
+    with Project(demo, readonly=True) as p:
+        assert "edited by hand" in [r.name for r in p.runs()]
+    d.confirm_answer = True
+    w.projects.reset_demo_action.trigger()
+    assert w.state.is_demo and w.state.path == demo
+    qtbot.waitUntil(lambda: not w.is_running() and not w.state.queue.queue, timeout=WAIT_MS)
+    names = [r.name for r in w.state.runs]
+    assert "edited by hand" not in names and all(r.complete for r in w.state.runs) and len(names) >= 2
+    w.close()
