@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 from core import __version__
 from core.output_files import check_output_path
 from core.params import ParamError, parse_assignments
+from core.sizes import human_bytes
 from core.spec import MAX_REPLICATES, MAX_SAMPLES, RunSpec
 from core.store import (
     DEFAULT_SAMPLES_BUDGET,
@@ -574,14 +575,6 @@ def _parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
-
-
 def _key_params(run: RunInfo) -> str:
     spec = run.spec
     items = {**spec.scenario_params, **spec.policy_params}
@@ -593,7 +586,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         _opening_notes(project)
         runs, damaged = project.read_runs()
         sizes = project.run_sizes()
-        print(f"{project.path}  ({_human_bytes(project.size_bytes())}, {len(runs)} run{'s' * (len(runs) != 1)}"
+        print(f"{project.path}  ({human_bytes(project.size_bytes())}, {len(runs)} run{'s' * (len(runs) != 1)}"
               f"{f', {len(damaged)} damaged' if damaged else ''})")
         for d in damaged:
             print(f"- cannot be read: {d}")
@@ -612,7 +605,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             print(f"- {r.name}: {r.scenario} / {r.policy}, M={r.spec.samples}, seed={r.spec.seed}"
                   f"{f', replicate {r.replicate + 1}' if r.group != r.name else ''}")
             print(f"    status {r.status}, generations {max(r.last_generation, 0) if r.last_generation >= 0 else 0}"
-                  f"/{r.spec.generations} done, samples stored {_human_bytes(sizes.get(r.id, 0))}")
+                  f"/{r.spec.generations} done, samples stored {human_bytes(sizes.get(r.id, 0))}")
             print(f"    parameters: {_key_params(r) or '(defaults)'}")
             if r.message:
                 print(f"    note: {r.message}")

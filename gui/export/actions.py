@@ -22,7 +22,7 @@ from core.store import ProjectError, RunInfo
 from gui.dialogs import Dialogs, save_target
 from gui.export import charts as chart_export
 from gui.icons import icon
-from gui.state import WindowState
+from gui.state.window_state import WindowState
 from gui.views.base import view_kind
 from gui.window.make_action import make_action
 from gui.window.notifier import Notifier

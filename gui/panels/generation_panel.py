@@ -16,8 +16,10 @@ from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from core.store import ProjectError, RunInfo
 from gui.cache import RunCache
-from gui.views import DistributionView, HeatmapView, TimelineView
 from gui.views.base import Coalescer
+from gui.views.distribution import DistributionView
+from gui.views.heatmap import HeatmapView
+from gui.views.timeline import TimelineView
 from gui.views.timeline_grid import TimelineGrid
 
 REFRESH_INTERVAL_MS = 100

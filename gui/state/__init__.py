@@ -1,7 +1,5 @@
-"""The window's state model (no widgets): the project, runs, selection, generation, playback and run queue."""
+"""The window's state model (no widgets): the project, runs, selection, generation, playback and run queue.
 
-from gui.state.playback import Playback
-from gui.state.run_queue import RunEnd, RunQueue
-from gui.state.window_state import WindowState
-
-__all__ = ["Playback", "RunEnd", "RunQueue", "WindowState"]
+Import from the modules: `gui.state.window_state` (WindowState), `gui.state.playback` (Playback),
+`gui.state.run_queue` (RunQueue, RunEnd). This package imports nothing, so its modules never reach themselves
+through it."""

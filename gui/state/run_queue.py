@@ -91,7 +91,7 @@ class RunQueue(QObject):
     def start(self, run_ids: list[int]) -> None:
         """Compute these runs one after the other (what was paused is forgotten; it stays resumable)."""
         self.paused = []
-        self.queue = [i for i in run_ids]
+        self.queue = list(run_ids)
         self._start_next()
 
     def add(self, run_ids: list[int]) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, 
 
 from gui.icons import icon
 from gui.panels.generation_panel import GenerationPanel
-from gui.state import WindowState
+from gui.state.window_state import WindowState
 
 
 class Centre(QObject):

@@ -44,7 +44,7 @@ from gui.panels.run_panel import RunPanel
 from gui.panels.runs_panel import RunsPanel
 from gui.panels.scrubber import Scrubber
 from gui.paths import user_data_dir
-from gui.state import WindowState
+from gui.state.window_state import WindowState
 from gui.window.centre import Centre
 from gui.window.make_action import make_action
 from gui.window.notifier import Notifier

@@ -23,11 +23,9 @@ class Notifier:
         self.dialogs = dialogs
         self.status_bar = status_bar
         self.data_dir = data_dir
-        self.last_error: str | None = None  # the text of the last error dialog (for tests)
 
     def error(self, title: str, text: str) -> None:
         """A clear dialog; tests answer it through the scripted dialogs."""
-        self.last_error = text
         self.dialogs.error(self.parent, title, text)
 
     def unexpected(self, doing: str, exc: BaseException) -> None:

@@ -19,25 +19,19 @@ from PySide6.QtCore import QObject, QSettings, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QWidget
 
+from core.sizes import human_bytes
 from core.store import ProjectError, UnsafeProjectError
 from gui.demo import DEMO_READY, demo_path, demo_selection, prepare_demo
 from gui.dialogs import Dialogs, save_target
 from gui.icons import icon
 from gui.panels.runs_panel import is_resumable
-from gui.state import RunEnd, WindowState
+from gui.state.run_queue import RunEnd
+from gui.state.window_state import WindowState
 from gui.window.make_action import make_action
 from gui.window.notifier import Notifier
 
 PROJECT_FILTER = "Collapse Lab projects (*.collapse);;All files (*)"
 MAX_RECENT = 10
-
-
-def human_bytes(n: int) -> str:
-    """1.2 MB, 340 kB, 12 bytes."""
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} bytes"
 
 
 class ProjectActions(QObject):
@@ -121,11 +115,15 @@ class ProjectActions(QObject):
             "(every computed generation is saved) and it can be resumed later from the Runs panel.\n\n"
             f"{doing} anyway?")
 
-    def _opened(self, pending: list[int], path: Path) -> None:
-        """Bookkeeping after a project was switched to."""
+    def _say_paused(self, pending: list[int]) -> None:
+        """After switching away from a project whose run computed (it was paused, and stays resumable)."""
         if pending:
             self.notifier.status("Paused the run in the project that was open; open it again and press Resume to "
                                  "continue.")
+
+    def _opened(self, pending: list[int], path: Path) -> None:
+        """Bookkeeping after a project was switched to."""
+        self._say_paused(pending)
         self._add_recent(path)
         self._remember_folder(path)
 
@@ -243,9 +241,7 @@ class ProjectActions(QObject):
         pending = self._open(path, demo=True)
         if pending is None:
             return False
-        if pending:
-            self.notifier.status("Paused the run in the project that was open; open it again and press Resume to "
-                                 "continue.")
+        self._say_paused(pending)
         if note:
             self.notifier.status(note, 10000)
         current, selected = demo_selection(self.state.runs)

@@ -22,7 +22,8 @@ from core.store import ProjectError
 from gui.icons import glyph_icon
 from gui.panels.run_panel import RunPanel
 from gui.panels.runs_panel import is_resumable
-from gui.state import RunEnd, WindowState
+from gui.state.run_queue import RunEnd
+from gui.state.window_state import WindowState
 from gui.window.make_action import make_action
 from gui.window.notifier import Notifier
 

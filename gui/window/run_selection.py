@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QWidget
 
 from core.store import ProjectError
 from gui.panels.runs_panel import RunsPanel
-from gui.state import WindowState
+from gui.state.window_state import WindowState
 from gui.window.notifier import Notifier
 
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import QByteArray, QObject, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QToolBar
 
-from gui.state import Playback
+from gui.state.playback import Playback
 
 STATE_VERSION = 1
 

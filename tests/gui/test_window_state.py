@@ -9,7 +9,8 @@ import pytest
 from core.engine import RunSpec
 from core.runner import create_runs, drive
 from core.store import Project, ProjectError
-from gui.state import Playback, WindowState
+from gui.state.playback import Playback
+from gui.state.window_state import WindowState
 
 WAIT_MS = 30_000
 
